@@ -1,0 +1,37 @@
+{#- Normalizers shared by every source's person records; identity resolution matches on their output. -#}
+
+{% macro normalize_email(column) -%}
+    nullif(lower(trim({{ column }})), '')
+{%- endmacro %}
+
+{#-
+    E.164: "+" and the digits when the number carries its country code ("+…" or "00…"),
+    else the project's default calling code (var default_country_calling_code) before the
+    national digits. North American numbers written with a leading 1 keep it as the code.
+    Anything too short to be a phone number becomes null.
+-#}
+{% macro normalize_phone(column) -%}
+    {%- set code = var('default_country_calling_code', '1') | string -%}
+    (case
+        when {{ column }} is null then null
+        when length(regexp_replace({{ column }}, '[^0-9]', '', 'g')) < 7 then null
+        when trim({{ column }}) like '+%' then '+' || regexp_replace({{ column }}, '[^0-9]', '', 'g')
+        when trim({{ column }}) like '00%' then '+' || substr(regexp_replace({{ column }}, '[^0-9]', '', 'g'), 3)
+        {%- if code == '1' %}
+        when length(regexp_replace({{ column }}, '[^0-9]', '', 'g')) = 11
+             and regexp_replace({{ column }}, '[^0-9]', '', 'g') like '1%'
+            then '+' || regexp_replace({{ column }}, '[^0-9]', '', 'g')
+        {%- endif %}
+        else '+{{ code }}' || ltrim(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '0')
+    end)
+{%- endmacro %}
+
+{#- Lower case, no accents, no punctuation or spacing: "  O'Brien " and "obrien" compare equal. -#}
+{% macro normalize_name(column) -%}
+    nullif(regexp_replace(lower(strip_accents(trim({{ column }}))), '[^a-z]', '', 'g'), '')
+{%- endmacro %}
+
+{#- Unix seconds (as vendors send them) to a UTC timestamptz. -#}
+{% macro from_unix_seconds(column) -%}
+    case when {{ column }} is not null then to_timestamp({{ column }}) end
+{%- endmacro %}

@@ -1,0 +1,40 @@
+{#- One row per RSVP from every source with attendances, keyed to its source person and occurrence. -#}
+with mobilize_attendances as (
+    select * from {{ ref('stg_mobilize__attendances') }}
+),
+
+mobilize as (
+    select
+        'mobilize' as source,
+        attendance_id as source_attendance_id,
+        person_id as source_person_id,
+        event_id as source_event_id,
+        timeslot_id,
+        -- Mobilize records only whether the person came
+        case
+            when attended then 'attended'
+            when not attended then 'no_show'
+            else 'accepted'
+        end as status,
+        case
+            when attended then 'attended=true'
+            when not attended then 'attended=false'
+            else 'attended=null'
+        end as source_status,
+        attended,
+        created_at as rsvp_at,
+        updated_at,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        referrer_url
+    from mobilize_attendances
+),
+
+final as (
+    select * from mobilize
+)
+
+select * from final

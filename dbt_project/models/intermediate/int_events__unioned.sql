@@ -1,0 +1,42 @@
+{#- One row per event occurrence from every source with events; a Mobilize timeslot is one. -#}
+with mobilize_events as (
+    select * from {{ ref('stg_mobilize__events') }}
+),
+
+mobilize_timeslots as (
+    select * from {{ ref('stg_mobilize__event_timeslots') }}
+),
+
+mobilize as (
+    select
+        'mobilize' as source,
+        mobilize_events.event_id as source_event_id,
+        mobilize_timeslots.timeslot_id,
+        mobilize_events.title,
+        mobilize_events.event_type,
+        mobilize_timeslots.start_at,
+        mobilize_timeslots.end_at,
+        mobilize_events.timezone,
+        mobilize_events.venue,
+        mobilize_events.address_line_1,
+        mobilize_events.address_line_2,
+        mobilize_events.locality,
+        mobilize_events.region,
+        mobilize_events.postal_code,
+        mobilize_events.latitude,
+        mobilize_events.longitude,
+        mobilize_events.is_virtual,
+        mobilize_events.sponsor_organization_name as organization,
+        mobilize_events.browser_url,
+        case when mobilize_events.deleted_at is not null then 'deleted' else 'active' end as status,
+        mobilize_events.created_at,
+        coalesce(mobilize_events.deleted_at, mobilize_events.updated_at) as updated_at
+    from mobilize_events
+    inner join mobilize_timeslots using (event_id)
+),
+
+final as (
+    select * from mobilize
+)
+
+select * from final

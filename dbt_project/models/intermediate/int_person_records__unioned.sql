@@ -1,0 +1,66 @@
+{#-
+    One row per source person record, from every source that has people.
+    Each source contributes one CTE of the same columns; later sources add theirs.
+-#}
+with mobilize_people as (
+    select * from {{ ref('stg_mobilize__people') }}
+),
+
+mobilize_attendances as (
+    select * from {{ ref('stg_mobilize__attendances') }}
+),
+
+-- attendance payloads carry the person too: people not (yet) listed as affiliated still count
+mobilize_attendees as (
+    select
+        person_id,
+        arg_max(person_given_name, person_updated_at) as given_name,
+        arg_max(person_family_name, person_updated_at) as family_name,
+        arg_max(person_email, person_updated_at) as email,
+        arg_max(person_phone, person_updated_at) as phone,
+        arg_max(person_postal_code, person_updated_at) as postal_code,
+        min(person_created_at) as created_at,
+        max(person_updated_at) as updated_at
+    from mobilize_attendances
+    where person_id is not null
+        and person_id not in (select person_id from mobilize_people)
+    group by person_id
+),
+
+mobilize as (
+    select
+        'mobilize' as source,
+        person_id as source_person_id,
+        given_name,
+        family_name,
+        email,
+        cast([] as varchar[]) as other_emails,
+        phone,
+        postal_code,
+        sms_opt_in_status,
+        cast(null as boolean) as is_email_subscribed,
+        created_at,
+        updated_at
+    from mobilize_people
+    union all
+    select
+        'mobilize',
+        person_id,
+        given_name,
+        family_name,
+        email,
+        cast([] as varchar[]),
+        phone,
+        postal_code,
+        cast(null as varchar),
+        cast(null as boolean),
+        created_at,
+        updated_at
+    from mobilize_attendees
+),
+
+final as (
+    select * from mobilize
+)
+
+select * from final

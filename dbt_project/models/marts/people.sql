@@ -1,0 +1,78 @@
+{#-
+    One row per real person. Each field is the most recently updated non-empty value among
+    the person's source records (ties go to the record seen first).
+-#}
+with resolved as (
+    select * from {{ ref('int_person_records__resolved') }}
+),
+
+records as (
+    select * from {{ ref('int_person_records__normalized') }}
+),
+
+attendances as (
+    select * from {{ ref('int_attendances__unioned') }}
+),
+
+person_records as (
+    select resolved.person_id, records.*
+    from resolved
+    inner join records using (record_key)
+),
+
+activity as (
+    select
+        resolved.person_id,
+        count(*) as rsvp_count,
+        count(distinct case when attendances.attended then attendances.source || ':' || attendances.source_event_id end)
+            as events_attended_count,
+        min(attendances.rsvp_at) as first_rsvp_at,
+        max(attendances.rsvp_at) as last_rsvp_at
+    from attendances
+    inner join resolved
+        on resolved.source = attendances.source
+        and resolved.source_person_id = attendances.source_person_id
+    group by resolved.person_id
+),
+
+best_values as (
+    select
+        person_id,
+        arg_max(trim(given_name), updated_at) filter (where nullif(trim(given_name), '') is not null) as given_name,
+        arg_max(trim(family_name), updated_at) filter (where nullif(trim(family_name), '') is not null) as family_name,
+        arg_max(email_normalized, updated_at) filter (where email_normalized is not null) as email,
+        arg_max(phone_e164, updated_at) filter (where phone_e164 is not null) as phone,
+        arg_max(postal_code_normalized, updated_at) filter (where postal_code_normalized is not null) as postal_code,
+        arg_max(sms_opt_in_status, updated_at) filter (where sms_opt_in_status is not null) as sms_opt_in_status,
+        arg_max(is_email_subscribed, updated_at) filter (where is_email_subscribed is not null) as is_email_subscribed,
+        min(created_at) as first_seen_at,
+        max(updated_at) as last_seen_at,
+        list(distinct source order by source) as sources,
+        count(*) as source_record_count
+    from person_records
+    group by person_id
+),
+
+final as (
+    select
+        best_values.person_id,
+        best_values.given_name,
+        best_values.family_name,
+        best_values.email,
+        best_values.phone,
+        best_values.postal_code,
+        best_values.first_seen_at,
+        best_values.last_seen_at,
+        best_values.sources,
+        best_values.source_record_count,
+        best_values.sms_opt_in_status,
+        best_values.is_email_subscribed,
+        coalesce(activity.rsvp_count, 0) as rsvp_count,
+        coalesce(activity.events_attended_count, 0) as events_attended_count,
+        least(activity.first_rsvp_at, best_values.first_seen_at) as first_action_at,
+        activity.last_rsvp_at as last_action_at
+    from best_values
+    left join activity using (person_id)
+)
+
+select * from final

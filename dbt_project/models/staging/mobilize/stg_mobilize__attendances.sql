@@ -1,0 +1,31 @@
+with source as (
+    select * from {{ source_or_empty('mobilize', 'attendances') }}
+),
+
+final as (
+    select
+        cast(id as varchar) as attendance_id,
+        json_extract_string(person, '$.id') as person_id,
+        json_extract_string(event, '$.id') as event_id,
+        json_extract_string(timeslot, '$.id') as timeslot_id,
+        json_extract_string(sponsor, '$.id') as sponsor_organization_id,
+        attended,
+        json_extract_string(person, '$.given_name') as person_given_name,
+        json_extract_string(person, '$.family_name') as person_family_name,
+        json_extract_string(person, '$.email_addresses[0].address') as person_email,
+        json_extract_string(person, '$.phone_numbers[0].number') as person_phone,
+        json_extract_string(person, '$.postal_addresses[0].postal_code') as person_postal_code,
+        {{ from_unix_seconds("cast(json_extract(person, '$.created_date') as bigint)") }} as person_created_at,
+        {{ from_unix_seconds("cast(json_extract(person, '$.modified_date') as bigint)") }} as person_updated_at,
+        json_extract_string(referrer, '$.utm_source') as utm_source,
+        json_extract_string(referrer, '$.utm_medium') as utm_medium,
+        json_extract_string(referrer, '$.utm_campaign') as utm_campaign,
+        json_extract_string(referrer, '$.utm_term') as utm_term,
+        json_extract_string(referrer, '$.utm_content') as utm_content,
+        json_extract_string(referrer, '$.url') as referrer_url,
+        {{ from_unix_seconds('created_date') }} as created_at,
+        {{ from_unix_seconds('modified_date') }} as updated_at
+    from source
+)
+
+select * from final

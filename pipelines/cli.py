@@ -1,0 +1,136 @@
+"""`python -m pipelines …`: sync, transform, demo, sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import duckdb
+
+from pipelines import REPO_ROOT
+from pipelines.runner import sync, transform, warehouse_path
+from pipelines.sources import SOURCES
+
+SANDBOX_DATA = REPO_ROOT / "sandbox_data"
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+def _table_counts(warehouse: Path, schemas: tuple[str, ...]) -> list[tuple[str, str, int]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) and table_name not like '\\_dlt%' escape '\\' "
+            "and table_type = 'BASE TABLE' order by 1, 2",
+            [list(schemas)],
+        ).fetchall()
+        return [(s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in tables]
+
+
+def summary(warehouse: Path) -> str:
+    counts = _table_counts(warehouse, (*SOURCES, "analytics"))
+    lines = ["", "Warehouse summary", "-----------------"]
+    lines += [f"  {schema}.{table:<28} {count:>10,}" for schema, table, count in counts]
+    by_name = {f"{s}.{t}": c for s, t, c in counts}
+    identities, people = by_name.get("analytics.person_identities"), by_name.get("analytics.people")
+    if identities is not None and people is not None:
+        lines.append(f"  people matched: {identities:,} source records resolved to {people:,} people")
+    lines += [
+        "",
+        f"The warehouse is {warehouse}",
+        f"Open it with:  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse}', read_only=True).sql('from analytics.people limit 5').show()\"",
+        "or any DuckDB client (DBeaver, the duckdb CLI) on that file.",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    unknown = [name for name in args.sources if name not in SOURCES]
+    if unknown:
+        _print(f"unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+        return 2
+    results = sync(args.sources or None, progress=args.progress, echo=_print)
+    failed = [r for r in results if r.status == "failed"]
+    if not args.no_transform and any(r.status == "loaded" for r in results):
+        if transform() != 0:
+            _print("transform: dbt build failed (see its output above)")
+            return 1
+    return 1 if failed else 0
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    return transform()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.sandbox import Sandbox
+
+    warehouse = warehouse_path()
+    _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
+    with Sandbox(people=args.people, seed=args.seed) as sandbox:
+        sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
+        os.environ.update(sandbox.env())
+        _print(f"demo: fake vendor APIs on {', '.join(s.url for s in sandbox.services.values())}")
+        results = sync(None, warehouse, progress=True, echo=_print)
+    if any(r.status == "failed" for r in results):
+        return 1
+    _print("demo: building the marts (dbt build)")
+    if transform(warehouse) != 0:
+        return 1
+    _print(summary(warehouse))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from pipelines.sandbox import Sandbox
+
+    with Sandbox(people=args.people, seed=args.seed) as sandbox:
+        sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
+        _print("Sandbox running. Point the pipeline at it with:")
+        for key, value in sandbox.env().items():
+            _print(f"  export {key}={value}")
+        _print("Ctrl-C stops it.")
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    sync_cmd = commands.add_parser("sync", help="sync sources into the warehouse, then build the marts")
+    sync_cmd.add_argument("sources", nargs="*", metavar="SOURCE",
+                          help=f"any of: {', '.join(SOURCES)} (default: all configured)")
+    sync_cmd.add_argument("--no-transform", action="store_true", help="skip dbt build afterwards")
+    sync_cmd.add_argument("--progress", action="store_true", help="log dlt progress every few seconds")
+    sync_cmd.set_defaults(run=cmd_sync)
+
+    commands.add_parser("transform", help="dbt build on the warehouse").set_defaults(run=cmd_transform)
+
+    for name, run, help_text in (("demo", cmd_demo, "sandbox → sync → marts → summary"),
+                                 ("sandbox", cmd_sandbox, "serve the fake vendors until stopped")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--people", type=int, default=2000, help="size of the synthetic world")
+        command.add_argument("--seed", type=int, default=7)
+        command.set_defaults(run=run)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

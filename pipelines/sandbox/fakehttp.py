@@ -1,0 +1,195 @@
+"""What every sandbox vendor API has in common.
+
+A `FakeService` runs one vendor's WSGI handler on 127.0.0.1 in a background thread and
+wraps it with what real APIs do to their clients: a token-bucket rate limit answered with
+429 and `Retry-After`, and switchable faults (5xx at a rate or in a burst, 429 storms,
+slow responses, bodies cut short). It records every request so tests and benchmarks can
+count what a source actually asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass
+class Faults:
+    """Switchable misbehaviour; change the fields at any time, from any thread."""
+
+    error_rate: float = 0.0  # share of requests answered 500-599
+    error_burst: int = 0  # the next N requests are answered 503
+    storm_429: int = 0  # the next N requests are answered 429
+    slow_rate: float = 0.0  # share of requests delayed by slow_seconds
+    slow_seconds: float = 0.0
+    truncate_rate: float = 0.0  # share of bodies cut short (the connection closes mid-body)
+    seed: int = 0
+    _rng: random.Random = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def roll(self) -> float:
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        return self._rng.random()
+
+
+@dataclass(slots=True)
+class LoggedRequest:
+    at: float
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+class TokenBucket:
+    """`rate` requests per second with bursts up to `capacity`."""
+
+    def __init__(self, rate: float, capacity: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = capacity if capacity is not None else max(1.0, rate)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when a request may pass now, else the seconds until it may."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return 0.0
+            return (1 - self._tokens) / self.rate
+
+
+def json_response(payload: object, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers)
+
+
+class _TruncatedBody:
+    """Sends the first half of a body under the full Content-Length, then drops the connection."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __iter__(self) -> Iterable[bytes]:
+        yield self.body[: len(self.body) // 2]
+        raise ConnectionAbortedError("sandbox fault: body truncated")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """The request log is `FakeService.requests`; keep stderr for real problems."""
+
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+class FakeService:
+    """One vendor API on a free loopback port; use as a context manager or start()/stop()."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        name: str,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+        error_body: Callable[[int, str], Response] | None = None,
+        port: int = 0,
+    ) -> None:
+        self.name = name
+        self.handler = handler
+        self.faults = Faults()
+        self.bucket = TokenBucket(rate_limit, rate_burst) if rate_limit else None
+        self.requests: list[LoggedRequest] = []
+        self._error_body = error_body or (lambda status, message: json_response({"error": message}, status))
+        self._port = port
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # --- lifecycle -------------------------------------------------------------------
+    def start(self) -> "FakeService":
+        self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "FakeService":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the service is not started"
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    # --- accounting ------------------------------------------------------------------
+    def count(self, status: int | None = None, path_prefix: str = "") -> int:
+        with self._lock:
+            return sum(
+                1 for r in self.requests
+                if (status is None or r.status == status) and r.path.startswith(path_prefix)
+            )
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # --- the request path -------------------------------------------------------------
+    def _respond(self, request: Request) -> Response:
+        faults = self.faults
+        if self.bucket is not None:
+            wait = self.bucket.take()
+            if wait > 0:
+                response = self._error_body(429, "rate limit exceeded")
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                return response
+        with self._lock:
+            if faults.storm_429 > 0:
+                faults.storm_429 -= 1
+                response = self._error_body(429, "rate limit storm")
+                response.headers["Retry-After"] = "1"
+                return response
+            if faults.error_burst > 0:
+                faults.error_burst -= 1
+                return self._error_body(503, "service unavailable")
+            roll_error, roll_slow, roll_truncate = faults.roll(), faults.roll(), faults.roll()
+        if roll_error < faults.error_rate:
+            return self._error_body(500 + int(roll_error * 1000) % 5, "internal server error")
+        if roll_slow < faults.slow_rate:
+            time.sleep(faults.slow_seconds)
+        response = self.handler(request)
+        if roll_truncate < faults.truncate_rate and response.status_code == 200:
+            body = response.get_data()
+            response = Response(_TruncatedBody(body), status=200, mimetype=response.mimetype)
+            response.headers["Content-Length"] = str(len(body))
+        return response
+
+    def _wsgi(self, environ, start_response):  # noqa: ANN001 - WSGI signature
+        request = Request(environ)
+        response = self._respond(request)
+        with self._lock:
+            self.requests.append(
+                LoggedRequest(time.monotonic(), request.method, request.path, request.query_string.decode(), response.status_code)
+            )
+        return response(environ, start_response)

@@ -1,0 +1,508 @@
+"""MobilizeAmerica in the sandbox: its slice of the world and a fake of its v1 API.
+
+Serves `../shared/seeds/000_a724c45019be6897.txt`: organizations, promoted organizations,
+events and organization events (with `timeslot_start`/`timeslot_end` comparison filters),
+deleted events both ways, organization people, organization attendances and a person's
+attendances; `page`/`per_page` paging with `count`/`next`/`previous`; `updated_since`;
+Bearer keys (403 when wrong); `{"data": null, "error": {...}}` errors.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from werkzeug.routing import Map, Rule
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.wrappers import Request, Response
+
+from pipelines.sandbox import noise
+from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sandbox.world import DAY, World
+
+API_PREFIX = "/api/v1"
+PRIMARY_ORG_ID = 1
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 1000
+EVENT_TYPES = ("CANVASS", "PHONE_BANK", "TEXT_BANK", "MEETING", "COMMUNITY", "FUNDRAISER", "MEET_GREET", "OTHER")
+TIMEZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix")
+CITIES = (("Philadelphia", "PA"), ("Pittsburgh", "PA"), ("Atlanta", "GA"), ("Phoenix", "AZ"),
+          ("Detroit", "MI"), ("Milwaukee", "WI"), ("Las Vegas", "NV"), ("Denver", "CO"), ("Oakland", "CA"))
+VENUES = ("Campaign HQ", "Union Hall", "Public Library", "Community Center", "Café Olé", "St. Mark's Church", "")
+UTM_SOURCES = ("email", "facebook", "twitter", "sms", "partner", None)
+
+
+@dataclass(slots=True)
+class Organization:
+    id: int
+    name: str
+    slug: str
+    is_coordinated: bool
+    state: str
+    created_date: int
+    modified_date: int
+    promotes: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Timeslot:
+    id: int
+    start_date: int
+    end_date: int
+
+
+@dataclass(slots=True)
+class Event:
+    id: int
+    title: str
+    summary: str
+    description: str
+    sponsor_id: int
+    timeslots: list[Timeslot]
+    location: dict | None
+    timezone: str
+    event_type: str
+    high_priority: bool | None
+    created_date: int
+    modified_date: int
+
+
+@dataclass(slots=True)
+class MobilizePerson:
+    id: int
+    given_name: str
+    family_name: str
+    email: str | None
+    phone: str | None
+    postal_code: str | None
+    sms_opt_in_status: str
+    created_date: int
+    modified_date: int
+
+
+@dataclass(slots=True)
+class Attendance:
+    id: int
+    person_id: int
+    event_id: int
+    timeslot_id: int
+    attended: bool | None
+    referrer: dict
+    created_date: int
+    modified_date: int
+
+
+@dataclass
+class MobilizeData:
+    organizations: dict[int, Organization]
+    events: dict[int, Event]
+    deleted_events: dict[int, tuple[int, int]]  # id -> (sponsor id, deleted_date)
+    people: dict[int, MobilizePerson]
+    attendances: dict[int, Attendance]
+    next_ids: dict[str, int]
+
+    def new_id(self, kind: str) -> int:
+        self.next_ids[kind] += 1
+        return self.next_ids[kind]
+
+    def promoters_of(self, org_id: int) -> set[int]:
+        """The organization and the ones it promotes: whose events it lists."""
+        return {org_id, *self.organizations[org_id].promotes}
+
+
+# --- the world's Mobilize slice --------------------------------------------------------
+
+def _organizations(now: int) -> dict[int, Organization]:
+    specs = [
+        (1, "Keystone Organizing Project", "PA", [2, 3]),
+        (2, "Philly Tenants Union", "PA", []),
+        (3, "Sunrise Pittsburgh", "PA", []),
+        (4, "Arizona Voter Alliance", "AZ", []),
+        (5, "Great Lakes Climate Action", "MI", []),
+    ]
+    return {
+        org_id: Organization(org_id, name, re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"),
+                             org_id % 2 == 1, state, now - 400 * DAY + org_id * DAY, now - 30 * DAY + org_id, promotes)
+        for org_id, name, state, promotes in specs
+    }
+
+
+def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_timeslot: list[int]) -> Event:
+    event_type = rng.choice(EVENT_TYPES)
+    city, region = rng.choice(CITIES)
+    created = now - rng.randrange(2 * DAY, 300 * DAY)
+    first_start = now + rng.randrange(-120 * DAY, 120 * DAY)
+    first_start -= first_start % 1800
+    timeslots = []
+    for n in range(rng.choice((1, 1, 2, 3, 4))):
+        next_timeslot[0] += 1
+        start = first_start + n * 7 * DAY
+        timeslots.append(Timeslot(next_timeslot[0], start, start + rng.choice((3600, 7200, 10800))))
+    virtual = event_type in ("PHONE_BANK", "TEXT_BANK") or rng.random() < 0.1
+    location = None if virtual else {
+        "venue": rng.choice(VENUES),
+        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St", rng.choice(["", "Suite 2"])],
+        "locality": city,
+        "region": region,
+        "postal_code": f"{rng.randrange(10000, 99999)}",
+        "location": None if rng.random() < 0.05 else {
+            "latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6)},
+    }
+    title = f"{event_type.replace('_', ' ').title()} in {city} #{event_id}"
+    return Event(
+        id=event_id, title=title, summary=f"Join us, {city}!",
+        description=f"<p>Bring a friend &amp; water. We'll meet at the \"{rng.choice(VENUES) or 'usual spot'}\".</p>",
+        sponsor_id=sponsor_id, timeslots=timeslots, location=location,
+        timezone=rng.choice(TIMEZONES), event_type=event_type,
+        high_priority=rng.choice((True, False, None)),
+        created_date=created, modified_date=created + rng.randrange(0, now - created),
+    )
+
+
+def _referrer(rng: random.Random) -> dict:
+    source = rng.choice(UTM_SOURCES)
+    if source is None:
+        return {"utm_source": None, "utm_medium": None, "utm_campaign": None, "utm_term": None,
+                "utm_content": None, "url": None}
+    return {"utm_source": source, "utm_medium": rng.choice(("social", "email", "referral")),
+            "utm_campaign": rng.choice(("gotv", "spring-canvass", "climate-week")), "utm_term": None,
+            "utm_content": rng.choice((None, "button", "link")), "url": f"https://www.mobilize.us/keystone/?utm_source={source}"}
+
+
+def generate(world: World) -> MobilizeData:
+    rng = world.rng("mobilize")
+    now = world.clock.now
+    organizations = _organizations(now)
+    next_timeslot = [0]
+    events: dict[int, Event] = {}
+    event_count = max(12, len(world.persons) // 12)
+    sponsors = [1] * 6 + [2, 3, 4, 5]
+    for event_id in range(1, event_count + 1):
+        events[event_id] = _event(event_id, rng.choice(sponsors), rng, now, next_timeslot)
+
+    deleted_events: dict[int, tuple[int, int]] = {}
+    for event_id in list(events)[:: 25]:
+        deleted_events[event_id] = (events.pop(event_id).sponsor_id, now - rng.randrange(DAY, 30 * DAY))
+
+    people: dict[int, MobilizePerson] = {}
+    for person in world.persons:
+        if rng.random() >= 0.6:
+            continue
+        contact = noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
+                                      person.postal_code, rng)
+        mobilize_id = 1000 + person.key
+        created = now - rng.randrange(DAY, 365 * DAY)
+        people[mobilize_id] = MobilizePerson(
+            mobilize_id, contact.given_name, contact.family_name, contact.email, contact.phone,
+            contact.postal_code, rng.choice(("UNSPECIFIED", "OPT_IN", "OPT_IN", "OPT_OUT")),
+            created, created + rng.randrange(0, now - created))
+        world.truth.append(("mobilize", str(mobilize_id), person.key))
+
+    listed = [e for e in events.values() if e.sponsor_id in organizations[PRIMARY_ORG_ID].promotes or e.sponsor_id == PRIMARY_ORG_ID]
+    attendances: dict[int, Attendance] = {}
+    for person in people.values():
+        for event in rng.sample(listed, min(len(listed), rng.choice((0, 1, 1, 2, 3, 4)))):
+            timeslot = rng.choice(event.timeslots)
+            past = timeslot.end_date < now
+            attended = (rng.random() < 0.7) if past and rng.random() < 0.9 else None
+            created = max(person.created_date, event.created_date) + rng.randrange(0, DAY)
+            attendance_id = len(attendances) + 1
+            attendances[attendance_id] = Attendance(
+                attendance_id, person.id, event.id, timeslot.id, attended, _referrer(rng),
+                created, created + rng.randrange(0, max(1, min(20 * DAY, now - created))))
+    next_ids = {"event": event_count, "timeslot": next_timeslot[0], "attendance": len(attendances),
+                "person": 1000 + len(world.persons)}
+    return MobilizeData(organizations, events, deleted_events, people, attendances, next_ids)
+
+
+def advance(world: World, fraction: float) -> None:
+    """A day on Mobilize: edits, new events and RSVPs, cancelled sign-ups, deletions."""
+    data: MobilizeData = world.vendors["mobilize"]  # type: ignore[assignment]
+    rng = world.rng("mobilize-advance")
+    now = world.clock.now
+    changes = lambda pool: rng.sample(pool, max(1, int(len(pool) * fraction))) if pool else []  # noqa: E731
+
+    for person in changes(list(data.people.values())):
+        person.postal_code = f"{rng.randrange(10000, 99999)}"
+        person.sms_opt_in_status = rng.choice(("OPT_IN", "OPT_OUT"))
+        person.modified_date = now
+    for event in changes(list(data.events.values())):
+        event.title = f"{event.title} (updated)"
+        event.modified_date = now
+    for event in changes(list(data.events.values())):
+        data.deleted_events[event.id] = (event.sponsor_id, now)
+        del data.events[event.id]
+    for attendance in changes(list(data.attendances.values())):
+        attendance.attended = rng.choice((True, False))
+        attendance.modified_date = now
+    new_event = _event(data.new_id("event"), PRIMARY_ORG_ID, rng, now, [data.next_ids["timeslot"]])
+    data.next_ids["timeslot"] = new_event.timeslots[-1].id
+    new_event.created_date = new_event.modified_date = now
+    data.events[new_event.id] = new_event
+    for person in changes(list(data.people.values())):
+        attendance_id = data.new_id("attendance")
+        data.attendances[attendance_id] = Attendance(
+            attendance_id, person.id, new_event.id, new_event.timeslots[0].id, None, _referrer(rng), now, now)
+
+
+# --- the fake API -----------------------------------------------------------------------
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: dict) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def _error_response(status: int, message: str) -> Response:
+    return json_response({"data": None, "error": {"detail": message}}, status)
+
+
+def _org_json(org: Organization) -> dict:
+    return {
+        "id": org.id, "name": org.name, "slug": org.slug,
+        "is_coordinated": org.is_coordinated, "is_independent": not org.is_coordinated,
+        "is_primary_campaign": False, "state": org.state, "district": "", "candidate_name": "",
+        "race_type": None, "event_feed_url": f"https://www.mobilize.us/{org.slug}/",
+        "created_date": org.created_date, "modified_date": org.modified_date,
+    }
+
+
+def _timeslot_json(slot: Timeslot) -> dict:
+    return {"id": slot.id, "start_date": slot.start_date, "end_date": slot.end_date}
+
+
+def _person_json(person: MobilizePerson) -> dict:
+    return {
+        "id": person.id, "created_date": person.created_date, "modified_date": person.modified_date,
+        "given_name": person.given_name, "family_name": person.family_name,
+        "email_addresses": [{"primary": True, "address": person.email}] if person.email else [],
+        "phone_numbers": [{"primary": True, "number": person.phone}] if person.phone else [],
+        "postal_addresses": [{"primary": True, "postal_code": person.postal_code}] if person.postal_code else [],
+        "sms_opt_in_status": person.sms_opt_in_status,
+    }
+
+
+class MobilizeApi:
+    """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
+
+    def __init__(self, world: World, api_key: str) -> None:
+        self.world = world
+        self.api_key = api_key
+        self.routes = Map([
+            Rule(f"{API_PREFIX}/organizations", endpoint="organizations"),
+            Rule(f"{API_PREFIX}/organizations/<org_id>/promoted_organizations", endpoint="promoted", defaults={"auth": True}),
+            Rule(f"{API_PREFIX}/events", endpoint="events"),
+            Rule(f"{API_PREFIX}/events/deleted", endpoint="deleted_events"),
+            Rule(f"{API_PREFIX}/organizations/<org_id>/events", endpoint="org_events"),
+            Rule(f"{API_PREFIX}/organizations/<org_id>/events/deleted", endpoint="org_deleted_events"),
+            Rule(f"{API_PREFIX}/organizations/<org_id>/people", endpoint="org_people", defaults={"auth": True}),
+            Rule(f"{API_PREFIX}/organizations/<org_id>/attendances", endpoint="org_attendances", defaults={"auth": True}),
+            Rule(f"{API_PREFIX}/organizations/<org_id>/people/<person_id>/attendances", endpoint="person_attendances",
+                 defaults={"auth": True}),
+        ], strict_slashes=False)
+        # filtered listings of the current world version; paging slices them
+        self._cache: dict[tuple, tuple[list, object]] = {}
+
+    @property
+    def data(self) -> MobilizeData:
+        return self.world.vendors["mobilize"]  # type: ignore[return-value]
+
+    def __call__(self, request: Request) -> Response:
+        try:
+            endpoint, args = self.routes.bind_to_environ(request.environ).match()
+            self._authenticate(request, required=args.pop("auth", False))
+            if request.method != "GET":
+                raise ApiError(405, {"detail": f'Method "{request.method}" not allowed.'})
+            ids = {k: _integer(k, v, status=404) for k, v in args.items()}
+            query = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k not in ("page", "per_page")))
+            key = (endpoint, tuple(sorted(ids.items())), query, self.world.version)
+            if key not in self._cache:
+                self._cache.clear()
+                self._cache[key] = getattr(self, f"_{endpoint}")(request, **ids)
+            return self._page(request, *self._cache[key])
+        except ApiError as error:
+            return json_response({"data": None, "error": error.error}, error.status)
+        except NotFound:
+            return _error_response(404, "Not found.")
+        except HTTPException as error:
+            return _error_response(error.code or 400, error.description or "bad request")
+
+    def _authenticate(self, request: Request, required: bool) -> None:
+        header = request.headers.get("Authorization")
+        if header is None and not required:
+            return
+        if header != f"Bearer {self.api_key}":
+            raise ApiError(403, {"detail": "Authentication credentials were not provided or are invalid."})
+
+    # --- paging and filters ---------------------------------------------------------
+    def _page(self, request: Request, items: list, render) -> Response:  # noqa: ANN001
+        per_page = _integer("per_page", request.args.get("per_page", DEFAULT_PER_PAGE))
+        page = _integer("page", request.args.get("page", 1), status=404)
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ApiError(400, {"per_page": [f"Ensure this value is between 1 and {MAX_PER_PAGE}."]})
+        last_page = max(1, -(-len(items) // per_page))
+        if page < 1 or page > last_page:
+            raise ApiError(404, {"detail": "Invalid page."})
+
+        def link(number: int) -> str:
+            query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(number))]
+            return f"{request.base_url}?{urlencode(query)}"
+
+        return json_response({
+            "count": len(items),
+            "next": link(page + 1) if page < last_page else None,
+            "previous": link(page - 1) if page > 1 else None,
+            "data": [render(item) for item in items[(page - 1) * per_page: page * per_page]],
+        })
+
+    def _organization(self, org_id: int) -> Organization:
+        if org_id not in self.data.organizations:
+            raise ApiError(404, {"detail": "Not found."})
+        return self.data.organizations[org_id]
+
+    # --- endpoints -----------------------------------------------------------------
+    def _organizations(self, request: Request) -> tuple[list, object]:
+        since = _updated_since(request)
+        return [o for o in sorted(self.data.organizations.values(), key=lambda o: o.id)
+                if o.modified_date >= since], _org_json
+
+    def _promoted(self, request: Request, org_id: int) -> tuple[list, object]:
+        org = self._organization(org_id)
+        return [self.data.organizations[i] for i in org.promotes], _org_json
+
+    def _events(self, request: Request) -> tuple[list, object]:
+        org_ids = [_integer("organization_id", v) for v in request.args.getlist("organization_id")]
+        sponsors = set(org_ids) if org_ids else None
+        return self._event_list(request, sponsors)
+
+    def _org_events(self, request: Request, org_id: int) -> tuple[list, object]:
+        self._organization(org_id)
+        return self._event_list(request, self.data.promoters_of(org_id))
+
+    def _event_list(self, request: Request, sponsors: set[int] | None) -> tuple[list, object]:
+        since = _updated_since(request)
+        slot_filters = [(field_name, *_comparison(field_name, raw))
+                        for field_name in ("timeslot_start", "timeslot_end")
+                        for raw in request.args.getlist(field_name)]
+        result = []
+        for event in sorted(self.data.events.values(), key=lambda e: e.id):
+            if event.modified_date < since or (sponsors is not None and event.sponsor_id not in sponsors):
+                continue
+            slots = [s for s in event.timeslots if all(
+                _compare(s.start_date if f == "timeslot_start" else s.end_date, op, value)
+                for f, op, value in slot_filters)]
+            if slot_filters and not slots:
+                continue
+            result.append((event, slots))
+        return result, lambda item: self._event_json(*item)
+
+    def _event_json(self, event: Event, slots: list[Timeslot]) -> dict:
+        org = self.data.organizations[event.sponsor_id]
+        return {
+            "id": event.id, "title": event.title, "summary": event.summary, "description": event.description,
+            "featured_image_url": "", "high_priority": event.high_priority, "sponsor": _org_json(org),
+            "timeslots": [_timeslot_json(s) for s in slots],
+            "location": event.location, "timezone": event.timezone, "event_type": event.event_type,
+            "browser_url": f"https://www.mobilize.us/{org.slug}/event/{event.id}/",
+            "created_date": event.created_date, "modified_date": event.modified_date,
+        }
+
+    def _deleted_events(self, request: Request) -> tuple[list, object]:
+        org_ids = {_integer("organization_id", v) for v in request.args.getlist("organization_id")}
+        return self._deleted_list(request, org_ids or None)
+
+    def _org_deleted_events(self, request: Request, org_id: int) -> tuple[list, object]:
+        self._organization(org_id)
+        return self._deleted_list(request, self.data.promoters_of(org_id))
+
+    def _deleted_list(self, request: Request, sponsors: set[int] | None) -> tuple[list, object]:
+        since = _updated_since(request)
+        return [{"id": event_id, "deleted_date": deleted}
+                for event_id, (sponsor, deleted) in sorted(self.data.deleted_events.items())
+                if deleted >= since and (sponsors is None or sponsor in sponsors)], dict
+
+    def _org_people(self, request: Request, org_id: int) -> tuple[list, object]:
+        self._organization(org_id)
+        since = _updated_since(request)
+        # every person in the world's Mobilize slice is affiliated with the primary organization
+        affiliated = self.data.people.values() if org_id == PRIMARY_ORG_ID else []
+        return [p for p in sorted(affiliated, key=lambda p: p.id) if p.modified_date >= since], _person_json
+
+    def _org_attendances(self, request: Request, org_id: int) -> tuple[list, object]:
+        self._organization(org_id)
+        return self._attendance_list(request, org_id, person_id=None)
+
+    def _person_attendances(self, request: Request, org_id: int, person_id: int) -> tuple[list, object]:
+        self._organization(org_id)
+        if person_id not in self.data.people:
+            raise ApiError(404, {"detail": "Not found."})
+        return self._attendance_list(request, org_id, person_id)
+
+    def _attendance_list(self, request: Request, org_id: int, person_id: int | None) -> tuple[list, object]:
+        since = _updated_since(request)
+        sponsors = self.data.promoters_of(org_id)
+        result = []
+        for attendance in sorted(self.data.attendances.values(), key=lambda a: a.id):
+            event = self.data.events.get(attendance.event_id)
+            if (event is None or attendance.modified_date < since or event.sponsor_id not in sponsors
+                    or (person_id is not None and attendance.person_id != person_id)):
+                continue
+            result.append((attendance, event))
+        sponsor = _org_json(self.data.organizations[org_id])
+
+        def render(item: tuple[Attendance, Event]) -> dict:
+            attendance, event = item
+            slot = next(s for s in event.timeslots if s.id == attendance.timeslot_id)
+            return {
+                "id": attendance.id, "created_date": attendance.created_date,
+                "modified_date": attendance.modified_date,
+                "person": _person_json(self.data.people[attendance.person_id]),
+                "event": self._event_json(event, event.timeslots), "timeslot": _timeslot_json(slot),
+                # the promoting organization when there is one, else the event's own
+                "sponsor": sponsor, "attended": attendance.attended, "referrer": attendance.referrer,
+            }
+        return result, render
+
+
+def _integer(name: str, raw: object, status: int = 400) -> int:
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise ApiError(status, {name: {"0": ["A valid integer is required."]}}) from None
+
+
+def _updated_since(request: Request) -> int:
+    raw = request.args.get("updated_since")
+    return 0 if raw is None else _integer("updated_since", raw)
+
+
+_COMPARISON = re.compile(r"^(gte|gt|lte|lt)_(-?\d+)$")
+
+
+def _comparison(field_name: str, raw: str) -> tuple[str, int]:
+    match = _COMPARISON.match(raw)
+    if not match:
+        raise ApiError(400, {field_name: [f"Invalid comparison '{raw}': use gte_, gt_, lte_ or lt_ and a unix timestamp."]})
+    return match.group(1), int(match.group(2))
+
+
+def _compare(value: int, op: str, bound: int) -> bool:
+    return {"gte": value >= bound, "gt": value > bound, "lte": value <= bound, "lt": value < bound}[op]
+
+
+def serve(world: World, api_key: str, *, rate_limit: float | None = None, port: int = 0) -> FakeService:
+    """A started-on-demand fake Mobilize API over `world` (call `.start()` or use `with`)."""
+    return FakeService(MobilizeApi(world, api_key), name="mobilize", rate_limit=rate_limit,
+                       error_body=_error_response, port=port)
+
+
+def client_env(service: FakeService, api_key: str) -> dict[str, str]:
+    """The configuration that points the `mobilize` source at this fake."""
+    return {
+        "SOURCES__MOBILIZE__BASE_URL": f"{service.url}{API_PREFIX}",
+        "SOURCES__MOBILIZE__API_KEY": api_key,
+        "SOURCES__MOBILIZE__ORGANIZATION_ID": str(PRIMARY_ORG_ID),
+    }

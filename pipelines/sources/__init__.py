@@ -1,0 +1,18 @@
+"""One dlt source per vendor; `SOURCES` maps the CLI's source names to their factories."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+# source name -> "module:factory"; the factory resolves its own configuration through dlt
+SOURCES: dict[str, str] = {
+    "mobilize": "pipelines.sources.mobilize:mobilize_source",
+}
+
+
+def source_factory(name: str) -> Callable[..., object]:
+    if name not in SOURCES:
+        raise KeyError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")
+    module, attribute = SOURCES[name].split(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -1,0 +1,149 @@
+"""The one HTTP layer every vendor source uses.
+
+dlt's `RESTClient` and its retrying `Client` already page, retry 429/5xx/timeouts/dropped
+connections with exponential backoff and honour `Retry-After`. What they lack, and what
+lives here once: pacing to a vendor's published rate limit (shared by every thread of a
+source), and errors that tell the operator what to do instead of a bare status line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from requests import HTTPError, Response
+from requests.adapters import HTTPAdapter
+
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+
+# bodies longer than this are cut in error messages
+ERROR_BODY_CHARS = 300
+
+
+class VendorAuthError(RuntimeError):
+    """The vendor refused our credentials: retrying cannot help, configuration can."""
+
+
+class VendorHttpError(HTTPError):
+    """A request still failed after the retry budget was spent."""
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """How hard and how fast a source may talk to its vendor (configurable per source)."""
+
+    requests_per_second: float | None = None
+    max_attempts: int = 5
+    backoff_factor: float = 1.0
+    max_retry_delay: float = 60.0
+    timeout: float = 60.0
+    max_connections: int = 8
+
+
+class RateLimiter:
+    """At most `rate` request starts per second, spaced evenly, across all threads."""
+
+    def __init__(self, rate: float) -> None:
+        if rate <= 0:
+            raise ValueError("requests_per_second must be positive")
+        self.interval = 1.0 / rate
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class _PacedAdapter(HTTPAdapter):
+    """Takes a rate-limit slot before every attempt, retries included."""
+
+    def __init__(self, limiter: RateLimiter | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limiter = limiter
+
+    def send(self, request, **kwargs):  # noqa: ANN001, ANN201 - requests' signature
+        if self.limiter is not None:
+            self.limiter.wait()
+        return super().send(request, **kwargs)
+
+
+class _PacedClient(Client):
+    """dlt's retrying client, with every thread's session mounted on one paced adapter."""
+
+    def __init__(self, policy: HttpPolicy) -> None:
+        super().__init__(
+            request_timeout=policy.timeout,
+            max_connections=policy.max_connections,
+            raise_for_status=False,
+            request_max_attempts=policy.max_attempts,
+            request_backoff_factor=policy.backoff_factor,
+            request_max_retry_delay=policy.max_retry_delay,
+        )
+        limiter = RateLimiter(policy.requests_per_second) if policy.requests_per_second else None
+        # dlt mounts `_adapter` on each per-thread session it makes; replacing it paces them all
+        self._adapter = _PacedAdapter(limiter, pool_maxsize=policy.max_connections)
+
+
+def _where(response: Response) -> str:
+    """The URL without its query string: query strings can carry tokens."""
+    parts = urlsplit(response.url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _error_hook(vendor: str, credential_variable: str):  # noqa: ANN202
+    def check(response: Response, *args: Any, **kwargs: Any) -> None:
+        status = response.status_code
+        if status in (401, 403):
+            raise VendorAuthError(
+                f"{vendor} refused the credentials (HTTP {status}) at {_where(response)}. "
+                f"Set {credential_variable} to a valid key (see .dlt/secrets.toml.example)."
+            )
+        if status >= 400:
+            body = response.text[:ERROR_BODY_CHARS]
+            raise VendorHttpError(f"{vendor} answered HTTP {status} at {_where(response)}: {body}", response=response)
+
+    return check
+
+
+class VendorClient(RESTClient):
+    """A `RESTClient` whose every request is paced, retried and explained."""
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        base_url: str,
+        credential_variable: str,
+        policy: HttpPolicy,
+        headers: dict[str, str] | None = None,
+        auth: Any = None,
+        paginator: BasePaginator | None = None,
+        data_selector: str | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            paginator=paginator,
+            data_selector=data_selector,
+            session=_PacedClient(policy).session,
+        )
+        self._hooks = {"response": [_error_hook(vendor, credential_variable)]}
+
+    def paginate(self, path: str = "", **kwargs: Any):  # noqa: ANN201 - RESTClient's signature
+        kwargs.setdefault("hooks", self._hooks)
+        return super().paginate(path, **kwargs)
+
+    def get(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Response:
+        kwargs.setdefault("hooks", self._hooks)
+        return super().get(path, params=params, **kwargs)
