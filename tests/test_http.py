@@ -1,0 +1,111 @@
+"""The shared HTTP layer: pacing, retries through dlt's client, errors that say what to do."""
+
+import pytest
+from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
+from werkzeug.wrappers import Request
+
+from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sources import http
+from pipelines.sources.http import HttpPolicy, RateLimiter, VendorAuthError, VendorClient, VendorHttpError
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limiter_spaces_request_starts_evenly(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(http.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(http.time, "sleep", clock.sleep)
+    limiter = RateLimiter(4)
+    starts = []
+    for _ in range(9):
+        limiter.wait()
+        starts.append(clock.now)
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert gaps == pytest.approx([0.25] * 8)
+    # nine starts at 4/s span two seconds: never more than four in any one-second window
+    assert all(sum(1 for s in starts if t <= s < t + 1) <= 4 for t in starts)
+
+
+def test_rate_limiter_rejects_nonsense():
+    with pytest.raises(ValueError):
+        RateLimiter(0)
+
+
+def _echo_service(**kwargs) -> FakeService:
+    def handler(request: Request):
+        if request.headers.get("X-Key") != "right":
+            return json_response({"error": "bad key"}, 403)
+        page = int(request.args.get("page", 1))
+        nxt = f"{request.host_url}items?page={page + 1}" if page < 3 else None
+        return json_response({"data": [{"id": page}], "next": nxt})
+
+    return FakeService(handler, name="echo", **kwargs)
+
+
+def _client(service: FakeService, key: str = "right", **policy) -> VendorClient:
+    return VendorClient(
+        vendor="Echo", base_url=service.url, credential_variable="SOURCES__ECHO__KEY",
+        policy=HttpPolicy(backoff_factor=0.01, **policy), headers={"X-Key": key},
+        paginator=JSONLinkPaginator(next_url_path="next"), data_selector="data",
+    )
+
+
+def test_pages_through_next_links():
+    with _echo_service() as service:
+        pages = [page for page in _client(service).paginate("items")]
+    assert [row["id"] for page in pages for row in page] == [1, 2, 3]
+
+
+def test_bad_credentials_name_the_variable_and_hide_the_query():
+    with _echo_service() as service:
+        with pytest.raises(VendorAuthError) as error:
+            list(_client(service, key="wrong").paginate("items", params={"token": "s3cret"}))
+        assert service.count() == 1, "an auth failure is not retried"
+    assert "SOURCES__ECHO__KEY" in str(error.value)
+    assert "s3cret" not in str(error.value)
+
+
+def test_recovers_from_5xx_bursts_and_429_storms():
+    with _echo_service() as service:
+        service.faults.error_burst = 2
+        service.faults.storm_429 = 1
+        pages = list(_client(service).paginate("items"))
+        assert [row["id"] for page in pages for row in page] == [1, 2, 3]
+        assert service.count(status=503) == 2 and service.count(status=429) == 1
+
+
+def test_recovers_from_truncated_bodies():
+    with _echo_service() as service:
+        service.faults.truncate_rate = 0.5
+        service.faults.seed = 3
+        pages = list(_client(service, max_attempts=10).paginate("items"))
+        assert [row["id"] for page in pages for row in page] == [1, 2, 3]
+        assert service.count() > 3, "some bodies were cut short and fetched again"
+
+
+def test_gives_up_after_the_retry_budget_with_a_clear_error():
+    with _echo_service() as service:
+        service.faults.error_burst = 10
+        with pytest.raises(VendorHttpError, match="Echo answered HTTP 503"):
+            list(_client(service, max_attempts=3).paginate("items"))
+        assert service.count() == 3
+
+
+def test_fake_rate_limit_answers_429_with_retry_after():
+    with _echo_service(rate_limit=2) as service:
+        import requests
+
+        statuses = [requests.get(f"{service.url}/items", headers={"X-Key": "right"}, timeout=5) for _ in range(4)]
+    limited = [r for r in statuses if r.status_code == 429]
+    assert limited and all(int(r.headers["Retry-After"]) >= 1 for r in limited)

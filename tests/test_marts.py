@@ -1,0 +1,78 @@
+"""dbt builds the marts on sandbox data, and on a warehouse where nothing was synced yet."""
+
+import pytest
+
+from pipelines.runner import sync, transform
+from pipelines.sandbox import Sandbox
+from tests.conftest import query
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    warehouse = tmp_path_factory.mktemp("marts") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as patch, Sandbox(people=400, seed=5) as sandbox:
+        for key, value in sandbox.env().items():
+            patch.setenv(key, value)
+        results = sync(None, warehouse, echo=lambda _: None)
+        sandbox.world.advance(0.05)  # edits and deletions of events already loaded
+        results += sync(None, warehouse, echo=lambda _: None)
+        assert all(r.status == "loaded" for r in results), results
+        assert transform(warehouse) == 0, "dbt build (models and tests) failed"
+        yield warehouse, sandbox
+
+
+def test_events_are_one_row_per_mobilize_timeslot(built):
+    warehouse, _ = built
+    [(raw,)] = query(warehouse, "select count(*) from mobilize.events__timeslots")
+    [(mart,)] = query(warehouse, "select count(*) from analytics.events where source = 'mobilize'")
+    assert mart == raw
+
+
+def test_every_rsvp_is_in_attendances_with_a_person_and_an_event(built):
+    warehouse, sandbox = built
+    [(mart, linked)] = query(warehouse, """
+        select count(*), count(*) filter (where person_id is not null and event_id is not null)
+        from analytics.attendances where source = 'mobilize'""")
+    assert mart == linked == len(sandbox.world.vendors["mobilize"].attendances)
+
+
+def test_deleted_events_stay_visible_as_deleted(built):
+    warehouse, sandbox = built
+    deleted = query(warehouse, "select distinct source_event_id from analytics.events where status = 'deleted'")
+    [(raw_deleted,)] = query(warehouse, """
+        select count(*) from mobilize.events e join mobilize.deleted_events d using (id)""")
+    assert len(deleted) == raw_deleted > 0
+
+
+def test_timestamps_are_utc_timestamptz(built):
+    warehouse, sandbox = built
+    [(column_type,)] = query(warehouse, """
+        select data_type from information_schema.columns
+        where table_schema = 'analytics' and table_name = 'events' and column_name = 'start_at'""")
+    assert column_type == "TIMESTAMP WITH TIME ZONE"
+    event = next(iter(sandbox.world.vendors["mobilize"].events.values()))
+    slot = event.timeslots[0]
+    [(epoch,)] = query(warehouse, f"select epoch(start_at) from analytics.events where timeslot_id = '{slot.id}'")
+    assert epoch == slot.start_date
+
+
+def test_people_resolve_source_records_without_merging_households(built):
+    warehouse, sandbox = built
+    [(records, people)] = query(warehouse, """
+        select (select count(*) from analytics.person_identities), (select count(*) from analytics.people)""")
+    assert records >= people > 0
+    truth = {sid: key for source, sid, key in sandbox.world.truth if source == "mobilize"}
+    rows = query(warehouse, "select source_person_id, person_id from analytics.person_identities where source = 'mobilize'")
+    by_person: dict[str, set[int]] = {}
+    for source_person_id, person_id in rows:
+        by_person.setdefault(person_id, set()).add(truth[source_person_id])
+    assert all(len(keys) == 1 for keys in by_person.values()), "a person id must not span two real people"
+
+
+def test_marts_build_before_any_source_is_synced(tmp_path, no_source_config):
+    warehouse = tmp_path / "empty.duckdb"
+    assert transform(warehouse) == 0
+    counts = query(warehouse, """
+        select (select count(*) from analytics.people) + (select count(*) from analytics.events)
+             + (select count(*) from analytics.attendances) + (select count(*) from analytics.person_identities)""")
+    assert counts == [(0,)]
