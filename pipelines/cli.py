@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -12,10 +13,12 @@ from pathlib import Path
 import duckdb
 
 from pipelines import REPO_ROOT
-from pipelines.runner import sync, transform, warehouse_path
+from pipelines.runner import pipelines_dir, sync, transform, warehouse_path
 from pipelines.sources import SOURCES
 
 SANDBOX_DATA = REPO_ROOT / "sandbox_data"
+# a table marking a warehouse as the demo's own, so the demo never overwrites real data
+DEMO_MARKER = "main.sandbox_demo"
 
 
 def _print(message: str) -> None:
@@ -68,10 +71,31 @@ def cmd_transform(args: argparse.Namespace) -> int:
     return transform()
 
 
+def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
+    """Removes the previous demo's warehouse; refuses to touch any other DuckDB file."""
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            is_demo = con.execute(
+                "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?",
+                [DEMO_MARKER]).fetchone()[0]
+        if not is_demo:
+            _print(f"demo: {warehouse} holds data that is not the demo's; it stays untouched. "
+                   "Point WAREHOUSE_PATH at another file for the demo.")
+            return False
+        warehouse.unlink()
+        shutil.rmtree(pipelines_dir(warehouse), ignore_errors=True)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"create table {DEMO_MARKER} as select ? as people, ? as seed, now() as created_at", [people, seed])
+    return True
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.sandbox import Sandbox
 
     warehouse = warehouse_path()
+    if not _start_demo_warehouse(warehouse, args.people, args.seed):
+        return 1
     _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
     with Sandbox(people=args.people, seed=args.seed) as sandbox:
         sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")

@@ -42,7 +42,7 @@ def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.P
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=source,
         pipelines_dir=str(pipelines_dir(warehouse)),
-        progress=dlt.progress.log(log_period=10, logger=None, dump_system_stats=False) if progress else None,
+        progress=dlt.progress.log(log_period=10, logger="stdout", dump_system_stats=False) if progress else None,
     )
 
 
