@@ -9,7 +9,7 @@ SOURCES := mobilize
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 
-.PHONY: help install demo test sync $(addprefix sync-,$(SOURCES)) transform sandbox clean
+.PHONY: help install demo test bench sync $(addprefix sync-,$(SOURCES)) transform sandbox clean
 
 help:
 	@echo "make demo        sandbox -> sync every source -> marts -> summary (PEOPLE=$(PEOPLE))"
@@ -18,6 +18,7 @@ help:
 	@echo "make sync-<src>  one source: $(SOURCES)"
 	@echo "make transform   dbt build on $(WAREHOUSE_PATH)"
 	@echo "make sandbox     serve the fake vendor APIs until Ctrl-C"
+	@echo "make bench       benchmarks (BENCH=name to run one), figures as ratios to a ceiling"
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(BENCH)
 
 sync: $(INSTALLED)
 	$(BIN)/python -m pipelines sync --progress

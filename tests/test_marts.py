@@ -2,6 +2,7 @@
 
 import pytest
 
+from pipelines.evaluation import score_identities
 from pipelines.runner import sync, transform
 from pipelines.sandbox import Sandbox
 from tests.conftest import query
@@ -76,3 +77,11 @@ def test_marts_build_before_any_source_is_synced(tmp_path, no_source_config):
         select (select count(*) from analytics.people) + (select count(*) from analytics.events)
              + (select count(*) from analytics.attendances) + (select count(*) from analytics.person_identities)""")
     assert counts == [(0,)]
+
+
+def test_identity_resolution_against_the_worlds_truth(built):
+    warehouse, sandbox = built
+    scores = score_identities(warehouse, sandbox.world.truth)
+    print(scores.line())
+    assert scores.records_without_truth == 0
+    assert scores.precision >= 0.99 and scores.recall >= 0.97

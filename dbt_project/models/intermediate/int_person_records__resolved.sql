@@ -2,9 +2,11 @@
     Identity resolution: which source records are the same real person.
 
     Two records are linked when they share
-      1. a normalized email and a compatible given name (a household email shared by
-         people with different names links nobody),
-      2. an E.164 phone and a family name, or
+      1. a normalized email and a compatible given name: a household email shared by
+         people with different names links nobody; a record without a name (ControlShift
+         members hold only an email) joins the email's one named person, or the other
+         nameless records when nobody named has it, and stays apart when it is ambiguous;
+      2. an E.164 phone and a given name (nicknames folded), or
       3. a given name (nicknames folded), a family name and a postal code.
     People are the connected components of those links. A person's id is a hash of the
     smallest record key in the component, so the same input gives the same ids.
@@ -22,14 +24,24 @@ emails as (
     from records
 ),
 
-match_keys as (
-    select record_key, 'email' as rule, email || '|' || given_name_key as match_key
+email_names as (
+    select email, count(distinct given_name_key) as named, min(given_name_key) as only_name
     from emails
-    where given_name_key is not null
+    group by email
+),
+
+match_keys as (
+    select
+        emails.record_key,
+        'email' as rule,
+        emails.email || '|' || coalesce(emails.given_name_key, email_names.only_name, '') as match_key
+    from emails
+    inner join email_names using (email)
+    where emails.given_name_key is not null or email_names.named <= 1
     union all
-    select record_key, 'phone', phone_e164 || '|' || family_name_normalized
+    select record_key, 'phone', phone_e164 || '|' || given_name_key
     from records
-    where phone_e164 is not null and family_name_normalized is not null
+    where phone_e164 is not null and given_name_key is not null
     union all
     select record_key, 'name_postal', given_name_key || '|' || family_name_normalized || '|' || postal_code_normalized
     from records

@@ -1,0 +1,66 @@
+"""How well the marts resolve source records to real people, against the sandbox's truth.
+
+Pairwise scoring: every pair of source records placed in the same `person_id` is a
+predicted pair; every pair the world says is one real person is a true pair.
+precision = correct predicted pairs / predicted pairs; recall = correct / true pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import pyarrow as pa
+
+PAIR_COUNTS = """
+    with joined as (
+        select identities.person_id, truth.person_key
+        from analytics.person_identities as identities
+        inner join truth using (source, source_person_id)
+    ),
+    predicted as (select count(*) as n from joined group by person_id),
+    actual as (select count(*) as n from joined group by person_key),
+    correct as (select count(*) as n from joined group by person_id, person_key)
+    select
+        (select coalesce(sum(n * (n - 1) / 2), 0) from predicted),
+        (select coalesce(sum(n * (n - 1) / 2), 0) from actual),
+        (select coalesce(sum(n * (n - 1) / 2), 0) from correct),
+        (select count(*) from joined),
+        (select count(*) from analytics.person_identities),
+        (select count(distinct person_id) from joined),
+        (select count(distinct person_key) from joined)
+"""
+
+
+@dataclass(frozen=True)
+class IdentityScores:
+    precision: float
+    recall: float
+    predicted_pairs: int
+    true_pairs: int
+    correct_pairs: int
+    records: int
+    records_without_truth: int
+    people: int
+    true_people: int
+
+    def line(self) -> str:
+        return (f"identity resolution: precision {self.precision:.4f}, recall {self.recall:.4f} "
+                f"({self.records:,} source records -> {self.people:,} people; truth says {self.true_people:,})")
+
+
+def score_identities(warehouse: Path, truth: Iterable[tuple[str, str, int]]) -> IdentityScores:
+    sources, ids, keys = zip(*truth) if truth else ((), (), ())
+    table = pa.table({"source": list(sources), "source_person_id": list(ids), "person_key": list(keys)})
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.register("truth", table)
+        predicted, actual, correct, joined, total, people, true_people = con.execute(PAIR_COUNTS).fetchone()
+    return IdentityScores(
+        precision=correct / predicted if predicted else 1.0,
+        recall=correct / actual if actual else 1.0,
+        predicted_pairs=int(predicted), true_pairs=int(actual), correct_pairs=int(correct),
+        records=int(joined), records_without_truth=int(total - joined),
+        people=int(people), true_people=int(true_people),
+    )
