@@ -10,8 +10,8 @@ records as (
     select * from {{ ref('int_person_records__normalized') }}
 ),
 
-attendances as (
-    select * from {{ ref('int_attendances__unioned') }}
+actions as (
+    select * from {{ ref('int_person_actions__unioned') }}
 ),
 
 person_records as (
@@ -23,15 +23,15 @@ person_records as (
 activity as (
     select
         resolved.person_id,
-        count(*) as rsvp_count,
-        count(distinct case when attendances.attended then attendances.source || ':' || attendances.source_event_id end)
-            as events_attended_count,
-        min(attendances.rsvp_at) as first_rsvp_at,
-        max(attendances.rsvp_at) as last_rsvp_at
-    from attendances
+        count(*) filter (where actions.action_type = 'rsvp') as rsvp_count,
+        count(distinct actions.target_key) filter (where actions.action_type = 'attended') as events_attended_count,
+        count(distinct actions.target_key) filter (where actions.action_type = 'signature') as petitions_signed_count,
+        min(actions.action_at) as first_action_at,
+        max(actions.action_at) as last_action_at
+    from actions
     inner join resolved
-        on resolved.source = attendances.source
-        and resolved.source_person_id = attendances.source_person_id
+        on resolved.source = actions.source
+        and resolved.source_person_id = actions.source_person_id
     group by resolved.person_id
 ),
 
@@ -69,8 +69,9 @@ final as (
         best_values.is_email_subscribed,
         coalesce(activity.rsvp_count, 0) as rsvp_count,
         coalesce(activity.events_attended_count, 0) as events_attended_count,
-        least(activity.first_rsvp_at, best_values.first_seen_at) as first_action_at,
-        activity.last_rsvp_at as last_action_at
+        coalesce(activity.petitions_signed_count, 0) as petitions_signed_count,
+        activity.first_action_at,
+        activity.last_action_at
     from best_values
     left join activity using (person_id)
 )
