@@ -12,6 +12,20 @@ import pytest
 from pipelines.sandbox import Sandbox
 
 
+_REPORT_LINES: list[str] = []
+
+
+@pytest.fixture
+def report():  # noqa: ANN201
+    """Prints a line in the test run's summary: figures a test measured, shown even when it passes."""
+    return _REPORT_LINES.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    for line in _REPORT_LINES:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DuckDB warehouse path for one test; WAREHOUSE_PATH points at it."""
