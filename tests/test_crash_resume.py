@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines import REPO_ROOT
 from pipelines.sandbox import Sandbox
 from pipelines.sandbox.world import VENDORS
+from tests.conftest import compare_schemas
 
 TOTAL_KILLS = 20
 KILL_SEED = int(os.environ.get("CRASH_RESUME_SEED", "20261123"))
@@ -53,35 +53,6 @@ def _kill_at(source: str, env: dict[str, str], delay: float) -> int | None:
         return None
 
 
-def _differences(clean: Path, crashed: Path, schema: str) -> tuple[int, int, list[str]]:
-    """(rows lost, rows duplicated, tables missing) of `crashed` against `clean`, ignoring dlt's columns."""
-    lost = duplicated = 0
-    missing: list[str] = []
-    with duckdb.connect() as con:
-        con.execute(f"attach '{clean}' as clean (read_only)")
-        con.execute(f"attach '{crashed}' as crashed (read_only)")
-        tables = con.execute(
-            "select table_name from duckdb_tables() where database_name = 'clean' and schema_name = ? "
-            "and table_name not like '\\_dlt%' escape '\\' order by 1", [schema]).fetchall()
-        assert tables, f"the clean run loaded no {schema} tables"
-        for (table,) in tables:
-            columns = [name for (name,) in con.execute(
-                "select column_name from duckdb_columns() where database_name = 'clean' and schema_name = ? "
-                "and table_name = ? and column_name not like '\\_dlt%' escape '\\' order by column_index",
-                [schema, table]).fetchall()]
-            exists = con.execute("select count(*) from duckdb_tables() where database_name = 'crashed' "
-                                 "and schema_name = ? and table_name = ?", [schema, table]).fetchone()[0]
-            if not exists:
-                missing.append(f"{schema}.{table}")
-                continue
-            select = ", ".join(f'"{c}"' for c in columns)
-            lost += con.execute(f'select count(*) from (select {select} from clean.{schema}."{table}" except all '
-                                f'select {select} from crashed.{schema}."{table}")').fetchone()[0]
-            duplicated += con.execute(f'select count(*) from (select {select} from crashed.{schema}."{table}" '
-                                      f'except all select {select} from clean.{schema}."{table}")').fetchone()[0]
-    return lost, duplicated, missing
-
-
 def test_syncs_killed_at_random_moments_end_with_the_clean_runs_rows(tmp_path: Path, report) -> None:  # noqa: ANN001
     rng = random.Random(KILL_SEED)
     kills_per_source = math.ceil(TOTAL_KILLS / len(VENDORS))
@@ -102,7 +73,7 @@ def test_syncs_killed_at_random_moments_end_with_the_clean_runs_rows(tmp_path: P
                     source_kills += 1
             kills += source_kills
             _run_to_completion(source, crashed_env)
-            source_lost, source_duplicated, source_missing = _differences(clean, crashed, source)
+            source_lost, source_duplicated, source_missing = compare_schemas(clean, crashed, source)
             lost, duplicated = lost + source_lost, duplicated + source_duplicated
             missing += source_missing
     report(f"crash-resume: {kills} kills, {lost} rows lost, {duplicated} rows duplicated")
