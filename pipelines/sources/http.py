@@ -8,6 +8,8 @@ source), and errors that tell the operator what to do instead of a bare status l
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -115,6 +117,32 @@ def _error_hook(vendor: str, credential_variable: str):  # noqa: ANN202
     return check
 
 
+def _repair_text(value: Any) -> Any:
+    """Lone UTF-16 surrogates (JSON's `\\udcff` escapes) to U+FFFD, in every string of a document."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_repair_text(item) for item in value]
+    if isinstance(value, dict):
+        return {_repair_text(key): _repair_text(item) for key, item in value.items()}
+    return value
+
+
+def _decode_json(response: Response) -> Any:
+    """JSON is UTF-8 (RFC 8259): bytes that are not become U+FFFD instead of failing the page.
+
+    A JSON escape can also name half a UTF-16 pair, which Python accepts but no UTF-8 writer
+    (Parquet, DuckDB) does; such documents are repaired, so one bad name never fails a load.
+    """
+    text = response.content.decode("utf-8", errors="replace")
+    document = json.loads(text)
+    return _repair_text(document) if "\\ud" in text.lower() else document
+
+
+def _tolerant_json(response: Response, *args: Any, **kwargs: Any) -> None:
+    response.json = functools.partial(_decode_json, response)  # type: ignore[method-assign]
+
+
 class VendorClient(RESTClient):
     """A `RESTClient` whose every request is paced, retried and explained."""
 
@@ -138,7 +166,7 @@ class VendorClient(RESTClient):
             data_selector=data_selector,
             session=_PacedClient(policy).session,
         )
-        self._hooks = {"response": [_error_hook(vendor, credential_variable)]}
+        self._hooks = {"response": [_error_hook(vendor, credential_variable), _tolerant_json]}
 
     def paginate(self, path: str = "", **kwargs: Any):  # noqa: ANN201 - RESTClient's signature
         kwargs.setdefault("hooks", self._hooks)
