@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import random
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
@@ -31,7 +30,8 @@ from werkzeug.wrappers import Request, Response
 
 from pipelines.sandbox import noise
 from pipelines.sandbox.fakehttp import FakeService, json_response
-from pipelines.sandbox.world import DAY, World
+from pipelines.sandbox.mobilize import CITIES
+from pipelines.sandbox.world import DAY, World, _ascii
 
 SOURCE = "nationbuilder"
 API_PREFIX = "/api/v1"
@@ -46,8 +46,6 @@ SEARCH_EQUALS = ("first_name", "last_name", "sex", "birthdate", "civicrm_id", "c
 SEARCH_PARAMS = (*SEARCH_EQUALS, "email", "city", "state", "updated_since", "with_mobile")
 PAGING_PARAMS = ("limit", "__nonce", "__token", "access_token")
 TAGS = ("volunteer", "donor", "canvass-lead", "climate", "housing-justice", "phonebank", "prospect", "house-party-host")
-CITIES = (("Philadelphia", "PA"), ("Pittsburgh", "PA"), ("Atlanta", "GA"), ("Phoenix", "AZ"),
-          ("Detroit", "MI"), ("Milwaukee", "WI"), ("Las Vegas", "NV"), ("Denver", "CO"), ("Oakland", "CA"))
 EMPLOYERS = ("Sunrise Movement", "SEIU Local 32BJ", "Philly Tenants Union", "City of Pittsburgh", "Acme Health",
              "Keystone Credit Union")
 ADDRESS_TYPES = ("home_address", "work_address", "mailing_address", "billing_address", "registered_address")
@@ -151,11 +149,6 @@ class NationBuilderData:
 
 
 # --- the world's NationBuilder slice ---------------------------------------------------------
-
-def _ascii(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in folded.lower() if ch.isalnum())
-
 
 def _address(rng: random.Random, postal_code: str | None) -> dict:
     city, state = rng.choice(CITIES)

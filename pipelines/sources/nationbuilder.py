@@ -20,6 +20,7 @@ import dlt
 from dlt.common.time import ensure_pendulum_datetime
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
+from pipelines.sources.columns import column_hints
 from pipelines.sources.http import HttpPolicy, NextPathPaginator, VendorClient
 
 ACCESS_TOKEN_VARIABLE = "SOURCES__NATIONBUILDER__ACCESS_TOKEN"
@@ -43,8 +44,7 @@ NULLABLE_COLUMNS = {
 
 
 def _column_hints() -> dict:
-    hints: dict = {column: {"data_type": "json"} for column in JSON_COLUMNS}
-    hints |= {column: {"data_type": data_type, "nullable": True} for column, data_type in NULLABLE_COLUMNS.items()}
+    hints = column_hints(JSON_COLUMNS, NULLABLE_COLUMNS)
     # one person listed twice in a run (updated while we paged) keeps its newest version
     hints["updated_at"] = {"data_type": "timestamp", "dedup_sort": "desc"}
     hints["created_at"] = {"data_type": "timestamp"}
