@@ -226,3 +226,9 @@ def test_next_path_paginator_drops_first_params_and_stops_an_endless_loop():
     paginator.update_state(_Body("/api/v1/people?__nonce=n&__token=t"))
     with pytest.raises(VendorHttpError, match="same next link"):
         paginator.update_state(_Body("/api/v1/people?__nonce=n&__token=t"))
+
+
+def test_a_limit_above_100_is_a_configuration_error(nb, warehouse, monkeypatch):
+    monkeypatch.setenv("SOURCES__NATIONBUILDER__LIMIT", "500")
+    result = _sync(warehouse)
+    assert result.status == "failed" and "SOURCES__NATIONBUILDER__LIMIT" in result.message
