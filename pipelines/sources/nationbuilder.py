@@ -91,21 +91,20 @@ def people(client: VendorClient, limit: int, fetch_full_person: bool) -> dlt.sou
             counted = None
             pages = client.paginate("people/search", params={"limit": limit, "updated_since": since.isoformat()})
         seen: set[tuple[int, str]] = set()
-        ids: set[int] = set()
         for page in pages:
             rows = []
             for person in page:
                 # a page served twice (retried, or replayed by a cache) adds nothing
-                if (person["id"], person["updated_at"]) in seen:
-                    continue
-                seen.add((person["id"], person["updated_at"]))
-                ids.add(person["id"])
-                rows.append(_typed(person))
+                version = (person["id"], person["updated_at"])
+                if version not in seen:
+                    seen.add(version)
+                    rows.append(_typed(person))
             if rows:
                 yield rows
-        if counted is not None and len(ids) < counted:
+        listed = len({person_id for person_id, _ in seen})
+        if counted is not None and listed < counted:
             logger.warning("NationBuilder counted %d people but the index listed %d; people deleted during the "
-                           "sync explain a difference, anything else is worth a full re-sync", counted, len(ids))
+                           "sync explain a difference, anything else is worth a full re-sync", counted, listed)
 
     if not fetch_full_person:
         return people_resource
