@@ -187,6 +187,8 @@ class VendorClient(RESTClient):
         paginator: BasePaginator | None = None,
         data_selector: str | None = None,
     ) -> None:
+        self.vendor = vendor
+        self.policy = policy
         super().__init__(
             base_url=base_url.rstrip("/"),
             headers=headers,
@@ -195,8 +197,6 @@ class VendorClient(RESTClient):
             data_selector=data_selector,
             session=_PacedClient(policy).session,
         )
-        self.vendor = vendor
-        self.policy = policy
         self._hooks = {"response": [_error_hook(vendor, credential_variable)]}
 
     def paginate(self, path: str = "", **kwargs: Any):  # noqa: ANN201 - RESTClient's signature
