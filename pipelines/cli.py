@@ -43,7 +43,7 @@ def _table_counts(warehouse: Path, schemas: tuple[str, ...]) -> list[tuple[str, 
 def summary(warehouse: Path) -> str:
     counts = _table_counts(warehouse, (*SOURCES, "analytics"))
     lines = ["", "Warehouse summary", "-----------------"]
-    lines += [f"  {schema}.{table:<28} {count:>10,}" for schema, table, count in counts]
+    lines += [f"  {schema + '.' + table:<40} {count:>10,}" for schema, table, count in counts]
     by_name = {f"{s}.{t}": c for s, t, c in counts}
     identities, people = by_name.get("analytics.person_identities"), by_name.get("analytics.people")
     if identities is not None and people is not None:

@@ -14,14 +14,14 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from requests import HTTPError, Response
+from requests import HTTPError, Request, RequestException, Response
 from requests.adapters import HTTPAdapter
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONLinkPaginator
 
 # bodies longer than this are cut in error messages
 ERROR_BODY_CHARS = 300
@@ -96,10 +96,67 @@ class _PacedClient(Client):
         self._adapter = _PacedAdapter(limiter, pool_maxsize=policy.max_connections)
 
 
-def _where(response: Response) -> str:
+def _where(response: Response | Request | None) -> str:
     """The URL without its query string: query strings can carry tokens."""
-    parts = urlsplit(response.url)
+    parts = urlsplit(getattr(response, "url", None) or "")
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def resolve_next_path(base_url: str, reference: str) -> str:
+    """A vendor's `next` reference as a URL, its query string kept byte for byte.
+
+    Absolute URLs are used as given. A path from the host ("/api/v1/people?…") is put
+    under `base_url`'s host *and* any prefix before the API's own path, so a base URL
+    behind a proxy (`https://proxy/nb/api/v1`) keeps working; other relative references
+    resolve against `base_url` as a directory.
+    """
+    if urlsplit(reference).scheme:
+        return reference
+    base = urlsplit(base_url.rstrip("/"))
+    if not reference.startswith("/"):
+        return urljoin(base_url.rstrip("/") + "/", reference)
+    path = reference.split("?", 1)[0]
+    segments = base.path.split("/")  # ["", "nb", "api", "v1"]
+    for cut in range(1, len(segments)):
+        api_path = "/".join(["", *segments[cut:]])
+        if api_path != "/" and (path == api_path or path.startswith(api_path + "/")):
+            return f"{base.scheme}://{base.netloc}{'/'.join(segments[:cut])}{reference}"
+    return f"{base.scheme}://{base.netloc}{reference}"
+
+
+class NextPathPaginator(JSONLinkPaginator):
+    """Follows a `next` link or path from the response body exactly as the vendor gave it.
+
+    For opaque cursors such as NationBuilder's `__nonce`/`__token` paths: nothing is
+    re-encoded and the first request's query parameters are not sent again (the next
+    path carries what the vendor needs). The same link served again (a stale replay) is
+    followed again; served more than `max_repeats` times in a row, it is an error rather
+    than an endless loop.
+    """
+
+    def __init__(self, base_url: str, next_url_path: str = "next", max_repeats: int = 3) -> None:
+        super().__init__(next_url_path=next_url_path)
+        self.base_url = base_url
+        self.max_repeats = max_repeats
+        self._previous: str | None = None
+        self._repeats = 0
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        super().update_state(response, data)
+        if self._next_reference is not None and self._next_reference == self._previous:
+            self._repeats += 1
+            if self._repeats > self.max_repeats:
+                raise VendorHttpError(
+                    f"the API at {_where(response)} answered with the same next link "
+                    f"{self._repeats} times in a row; stopping instead of looping", response=response)
+        else:
+            self._repeats = 0
+        self._previous = self._next_reference
+
+    def update_request(self, request: Request) -> None:
+        if self._next_reference:
+            request.url = resolve_next_path(self.base_url, self._next_reference)
+        request.params = None
 
 
 def _error_hook(vendor: str, credential_variable: str):  # noqa: ANN202
@@ -158,6 +215,8 @@ class VendorClient(RESTClient):
         paginator: BasePaginator | None = None,
         data_selector: str | None = None,
     ) -> None:
+        self.vendor = vendor
+        self.policy = policy
         super().__init__(
             base_url=base_url.rstrip("/"),
             headers=headers,
@@ -175,3 +234,14 @@ class VendorClient(RESTClient):
     def get(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Response:
         kwargs.setdefault("hooks", self._hooks)
         return super().get(path, params=params, **kwargs)
+
+    def _send_request(self, request: Request, **kwargs: Any) -> Response:
+        try:
+            return super()._send_request(request, **kwargs)
+        except (VendorHttpError, VendorAuthError):
+            raise
+        except RequestException as error:
+            # requests' own messages quote the full URL, query string (and token) included
+            raise VendorHttpError(
+                f"{self.vendor} could not be reached at {_where(request)} after "
+                f"{self.policy.max_attempts} attempts: {type(error).__name__}") from None
