@@ -88,10 +88,23 @@ def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str
         pipeline.run(source, loader_file_format="parquet", refresh=refresh)
     except PipelineStepFailed as failed:
         cause = root_cause(failed)
-        return SyncResult(name, "failed", f"{type(cause).__name__}: {cause}", rejected=failed_jobs(failed))
+        return SyncResult(name, "failed", f"{where_failed(failed)}{type(cause).__name__}: {cause}",
+                          rejected=failed_jobs(failed))
     row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
+
+
+def where_failed(failed: PipelineStepFailed) -> str:
+    """`resource events_org_1, extract step: ` — which part of the source failed, for the error line."""
+    current: BaseException | None = failed
+    seen: list[BaseException] = []
+    while current is not None and current not in seen:
+        seen.append(current)
+        if getattr(current, "pipe_name", None):
+            return f"resource {current.pipe_name}, {failed.step} step: "
+        current = current.__cause__ or current.__context__
+    return f"{failed.step} step: "
 
 
 def failed_jobs(failed: PipelineStepFailed) -> dict[str, str]:
