@@ -109,7 +109,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
         os.environ.update(sandbox.env())
         _print(f"demo: fake vendor APIs on {', '.join(s.url for s in sandbox.services.values())}")
-        results = sync(None, warehouse, progress=True, echo=_print)
+        results = sync(None, warehouse, progress=not output.current().quiet, echo=_print)
     if any(r.status == "failed" for r in results):
         return finish_sync(results, None, warehouse)
     _print("demo: building the marts (dbt build)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import dlt
 import duckdb
 
-from pipelines import REPO_ROOT, output, report, runlog, status
+from pipelines import REPO_ROOT, output, report, runlog, sqlshell, status
 from pipelines.runner import SyncResult, dbt, snapshot_path, warehouse_path
 from pipelines.sources import SOURCES
 
@@ -252,5 +252,5 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sql_cmd = commands.add_parser("sql", parents=[common], help="a SQL shell on the marts snapshot (read-only)")
     sql_cmd.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
     sql_cmd.add_argument("--database", type=Path, help="DuckDB file (default: the marts snapshot)")
-    sql_cmd.set_defaults(run=lambda args: __import__("pipelines.sqlshell", fromlist=["main"]).main(args))
+    sql_cmd.set_defaults(run=sqlshell.main)
 

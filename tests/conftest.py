@@ -49,3 +49,17 @@ def table_rows(warehouse: Path, table: str, exclude_prefix: str = "_dlt") -> set
             "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
             "order by ordinal_position", [table]).fetchall() if not c.startswith(exclude_prefix)]
         return set(con.execute(f"select {', '.join(columns)} from {table}").fetchall())
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small demo warehouse (sandbox -> sync -> marts -> run report), shared read-only by tests."""
+    from pipelines.cli import main
+
+    warehouse = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith(("SOURCES__", "STATUS__"))]:
+            patch.delenv(key)
+        patch.setenv("WAREHOUSE_PATH", str(warehouse))
+        assert main(["--quiet", "demo", "--people", "150", "--seed", "5"]) == 0
+    return warehouse
