@@ -160,7 +160,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not source.exists():
         out.error(f"no warehouse at {warehouse}: run `make sync` (or `make demo`) first")
         return 1
-    written = export_marts(warehouse)
+    try:
+        written = export_marts(warehouse)
+    except duckdb.Error as error:
+        out.error(f"export: could not read {source} ({str(error).splitlines()[0]}); if a sync is writing it, "
+                  "run `make export` again when it is done")
+        return 1
     if not written:
         out.error(f"{source} has no marts (schema analytics): run `make transform` first")
         return 1
@@ -202,11 +207,12 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
     out = output.current()
     try:
         report_file = report.write(warehouse)
-    except duckdb.Error as error:  # the report must never turn a good sync into a failure
-        out.error(f"report: could not be written ({error})")
+    except Exception as error:  # noqa: BLE001 - the report must never turn a good sync into a failure
+        out.error(f"report: could not be written ({type(error).__name__}: {error}); `make report` retries")
         report_file = None
     table = Table(title="Sync summary", title_justify="left")
-    for column in ("source", "result", "rows", "tables", "what to do"):
+    advised = any(advice(r) for r in results)
+    for column in ("source", "result", "rows", "tables", *(("what to do",) if advised else ())):
         table.add_column(column, overflow="fold")
     lines = ["Sync summary"]
     for r in results:
@@ -215,7 +221,8 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
         rejected = "; ".join(f"table {t}: {why}" for t, why in r.rejected.items())
         if r.status == "failed":
             tables = r.message + (f" ({rejected})" if rejected else "")
-        table.add_row(r.source, f"[{style}]{r.status}[/]", f"{sum(r.rows.values()):,}", tables, advice(r))
+        table.add_row(r.source, f"[{style}]{r.status}[/]", f"{sum(r.rows.values()):,}", tables,
+                      *((advice(r),) if advised else ()))
         lines.append(f"  {r.source}: {r.status}, {sum(r.rows.values())} rows; {tables} {advice(r)}".rstrip())
     marts = {None: "not run", 0: "[green]passed[/]"}.get(transform_code, "[bold red]failed[/]")
     table.caption = f"marts (dbt build): {marts}" + (f" · report: {report_file}" if report_file else "")

@@ -22,6 +22,7 @@ LOG_MAX_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 7
 
 logger = logging.getLogger("pipelines")
+_set_dbt_quiet = False  # whether DBT_QUIET is ours to unset
 
 
 class Output:
@@ -43,8 +44,13 @@ class Output:
             handler._pipelines_cli = True  # type: ignore[attr-defined]
             logger.addHandler(handler)
         # dbt prints only errors when we are quiet (its own log still has everything)
-        if level == QUIET:
+        global _set_dbt_quiet
+        if level == QUIET and "DBT_QUIET" not in os.environ:
             os.environ["DBT_QUIET"] = "true"
+            _set_dbt_quiet = True
+        elif level != QUIET and _set_dbt_quiet:
+            os.environ.pop("DBT_QUIET", None)
+            _set_dbt_quiet = False
 
     @property
     def quiet(self) -> bool:

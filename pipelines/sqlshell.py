@@ -116,7 +116,13 @@ def main(args: argparse.Namespace) -> int:
     if not database.exists():
         print(f"no database at {database}: run `make demo` or `make sync` first", file=sys.stderr)
         return 1
-    with duckdb.connect(str(database), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as error:
+        print(f"could not open {database} ({str(error).splitlines()[0]}); if a sync is writing it, try again "
+              "when it is done (the marts snapshot, once published, is never locked)", file=sys.stderr)
+        return 1
+    with con:
         if not args.sql and sys.stdin.isatty():
             interactive(con, database)
             return 0

@@ -164,3 +164,16 @@ def test_export_writes_every_mart_as_parquet(on_demo, capsys):
         [(exported,)] = query(on_demo, f"select count(*) from read_parquet('{exports / mart}.parquet')")
         [(rows,)] = query(on_demo, f"select count(*) from analytics.{mart}")
         assert exported == rows > 0
+
+
+def test_status_still_answers_while_a_sync_holds_the_warehouse(tmp_path, monkeypatch, capsys):
+    warehouse = tmp_path / "busy.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    runlog.append(warehouse, runlog.RunRecord("mobilize", "loaded", runlog.now() - 60, runlog.now(),
+                                              "3 rows", {"people": 3}))
+    with duckdb.connect(str(warehouse)):  # a writer holds the file
+        result = status.collect(warehouse)
+        [mobilize] = [s for s in result.sources if s.source == "mobilize"]
+        assert "busy" in result.note and mobilize.state == "ok" and mobilize.last_rows == {"people": 3}
+        assert main(["sql", "--database", str(warehouse), "-c", "select 1;"]) == 1
+        assert "try again" in capsys.readouterr().err
