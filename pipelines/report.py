@@ -214,10 +214,13 @@ def build(warehouse: Path, now: float | None = None) -> str:
     status: WarehouseStatus = collect(warehouse, now)
     records = runlog.read(warehouse)
     con, note = _connect(warehouse)
-    rsvps, attended, overlap, unlinked = [], [], [], []
+    rsvps, attended, overlap, unlinked, marts = [], [], [], [], []
     if con is not None:
         with con:
             if _has_marts(con):
+                marts = [(name, con.execute(f'select count(*) from analytics."{name}"').fetchone()[0])
+                         for (name,) in con.execute("select table_name from information_schema.tables "
+                                                    "where table_schema = 'analytics' order by 1").fetchall()]
                 rsvps, attended = _series(con, RSVPS_BY_WEEK), _series(con, ATTENDED_BY_WEEK)
                 overlap = [(tools or "(none)", n) for tools, n in con.execute(PEOPLE_OVERLAP).fetchall()]
                 unlinked = con.execute(UNLINKED).fetchall()
@@ -255,6 +258,8 @@ def build(warehouse: Path, now: float | None = None) -> str:
         rejected_rows += [["dbt", e(name), e(why)] for name, why in transform.rejected.items()]
     sections.append("<h2>What the last run loaded</h2>" + _table(
         ["source", "result", "finished", "mode", "rows per table", "rows"], loaded_rows, numeric={5}))
+    sections.append("<h2>The marts now</h2>" + _table(
+        ["mart", "rows"], [[f"analytics.{e(name)}", f"{count:,}"] for name, count in marts], numeric={1}))
     sections.append("<h2>What was rejected</h2><p class=muted>Load jobs dlt gave up on, dbt models and tests "
                     "that failed or warned, and RSVPs the marts could not link to a person or an event.</p>"
                     + _table(["where", "table / test", "why"], rejected_rows)

@@ -177,3 +177,15 @@ def test_status_still_answers_while_a_sync_holds_the_warehouse(tmp_path, monkeyp
         assert "busy" in result.note and mobilize.state == "ok" and mobilize.last_rows == {"people": 3}
         assert main(["sql", "--database", str(warehouse), "-c", "select 1;"]) == 1
         assert "try again" in capsys.readouterr().err
+
+
+def test_full_refresh_reloads_a_source_from_scratch(warehouse, sandbox, capsys):
+    assert main(["--quiet", "sync", "mobilize", "--no-transform"]) == 0
+    before = query(warehouse, "select count(*), count(distinct id) from mobilize.people")
+    assert main(["--quiet", "sync", "mobilize", "--no-transform", "--full-refresh"]) == 0
+    assert query(warehouse, "select count(*), count(distinct id) from mobilize.people") == before
+    first, second = runlog.read(warehouse)
+    assert (first.mode, second.mode) == ("incremental", "full_refresh")
+    # a full refresh reads everything again, where an incremental run would have read nothing new
+    assert second.rows["people"] == before[0][0]
+    assert capsys.readouterr().out == ""

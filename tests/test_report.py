@@ -46,6 +46,7 @@ def test_report_is_self_contained_and_says_what_was_loaded(demo_report):
     page = demo_report.read_text()
     assert "<script" not in page and not re.search(r"""(src|href)=["']?https?:""", page)
     assert "Freshness per source" in page and "What the last run loaded" in page and "What was rejected" in page
+    assert "analytics.people</td>" in page
     assert "mobilize" in page and "attendances: " in page
     for chart in CHARTS:
         assert f'data-chart="{chart}"' in page
