@@ -189,3 +189,13 @@ def test_full_refresh_reloads_a_source_from_scratch(warehouse, sandbox, capsys):
     # a full refresh reads everything again, where an incremental run would have read nothing new
     assert second.rows["people"] == before[0][0]
     assert capsys.readouterr().out == ""
+
+
+def test_sql_shell_interactive_statements_span_lines(on_demo, monkeypatch, capsys, tmp_path):
+    lines = iter(["select 41", "  + 1 as answer;", ".schema analytics.people", "select nope;", ".quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(lines))
+    monkeypatch.setattr(operations.sqlshell, "HISTORY", tmp_path / "history")
+    with duckdb.connect(str(on_demo), read_only=True) as con:
+        operations.sqlshell.interactive(con, on_demo)
+    out = capsys.readouterr().out
+    assert "42" in out and "person_id" in out and "Error: " in out
