@@ -94,8 +94,9 @@ def test_schedule_prints_cron_lines_for_this_checkout(monkeypatch, tmp_path, cap
         shlex.split(job[job.index("cd "):])  # quoting is valid shell
     minute, hourly, nightly, check = jobs
     assert minute.startswith("* * * * *") and minute.endswith("sync controlshift --no-transform")
-    assert hourly.endswith("sync mobilize action_network") and "logs/hourly.log" in hourly
-    assert nightly.endswith("sync --full-refresh")
+    wait = " --wait 900" if operations._sync_accepts_wait() else ""
+    assert hourly.endswith(f"sync mobilize action_network{wait}") and "logs/hourly.log" in hourly
+    assert "sync --full-refresh" in nightly
     assert check.endswith(" status")
     assert main(["schedule"]) == 0
     assert "pipelines --quiet --log-file" in capsys.readouterr().out
