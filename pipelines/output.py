@@ -30,6 +30,9 @@ class Output:
         self.level = level
         self.console = Console(highlight=False, soft_wrap=True)
         self.errors = Console(stderr=True, highlight=False, soft_wrap=True)
+        for console in (self.console, self.errors):
+            if not console.is_terminal:  # logs and cron mail: wide enough that tables stay on one line
+                console.width = 140
         logger.setLevel(logging.INFO)
         for handler in list(logger.handlers):
             if getattr(handler, "_pipelines_cli", False):
