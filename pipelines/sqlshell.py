@@ -1,7 +1,8 @@
 """`make sql`: a small SQL shell on the marts snapshot, read-only, needing nothing but Python.
 
-The `duckdb` wheel has no CLI, and the separate DuckDB CLI package trails DuckDB 2.0's file
-format, so this is the shell: statements end with `;` (they may span lines), results print as
+The `duckdb` wheel has no CLI, and the newest `duckdb-cli` on PyPI (1.5.6) refuses DuckDB 2.0's
+files ("database file with version number 69 … can only read versions between 64 and 68"), so
+this is the shell: statements end with `;` (they may span lines), results print as
 DuckDB's boxes, `.tables` lists tables, `.schema NAME` describes one, `.quit` (or Ctrl-D) leaves.
 Piped input runs as a script: `echo "from analytics.people limit 3;" | make sql`.
 """
