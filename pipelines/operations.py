@@ -242,6 +242,8 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
     table.caption = f"marts (dbt build): {marts}" + (f" · report: {report_file}" if report_file else "")
     lines.append(f"  marts: {marts}; report: {report_file}")
     out.show(table, "\n".join(lines))
+    if out.verbose:  # rows per table now and every incremental cursor, after this run
+        status.render(status.collect(warehouse), out.console, verbose=True)
     for r in results:
         if r.status == "failed":
             out.error(f"{r.source}: {r.message} — {advice(r)}")

@@ -68,11 +68,6 @@ class Output:
         if self.level >= NORMAL:
             self.console.print(message, markup=False)
 
-    def detail(self, message: str) -> None:
-        logger.info(message)
-        if self.level >= VERBOSE:
-            self.console.print(message, markup=False)
-
     def error(self, message: str) -> None:
         logger.error(message)
         self.errors.print(f"[bold red]error:[/] {message}")

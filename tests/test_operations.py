@@ -190,6 +190,10 @@ def test_full_refresh_reloads_a_source_from_scratch(warehouse, sandbox, capsys):
     # a full refresh reads everything again, where an incremental run would have read nothing new
     assert second.rows["people"] == before[0][0]
     assert capsys.readouterr().out == ""
+    # --verbose: dlt's progress, then the summary, rows per table and every cursor
+    assert main(["sync", "mobilize", "--no-transform", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "Sync summary" in out and "cursor people_org_" in out and "Normalize mobilize" in out
 
 
 def test_sql_shell_interactive_statements_span_lines(on_demo, monkeypatch, capsys, tmp_path):
