@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -281,7 +282,7 @@ def build(warehouse: Path, now: float | None = None) -> str:
 def write(warehouse: Path, now: float | None = None) -> Path:
     path = report_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(build(warehouse, now), encoding="utf-8")
     temporary.replace(path)  # readers never see half a page
     return path

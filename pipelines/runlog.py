@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-# the log is trimmed to the most recent runs once it grows past MAX_LINES
-MAX_LINES = 20_000
+# past MAX_BYTES the log is cut to its most recent KEEP_LINES runs (weeks of minute-level syncs)
+MAX_BYTES = 8 * 1024 * 1024
 KEEP_LINES = 10_000
 
 
@@ -40,6 +40,11 @@ def append(warehouse: Path, record: RunRecord) -> None:
     path = runlog_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(asdict(record), sort_keys=True) + "\n"
+    if path.exists() and path.stat().st_size:
+        with path.open("rb") as log:
+            log.seek(-1, os.SEEK_END)
+            if log.read(1) != b"\n":  # a run killed mid-line: start ours on a line of its own
+                line = "\n" + line
     # one write of a short line in append mode: concurrent runs never interleave within a line
     with path.open("a", encoding="utf-8") as log:
         log.write(line)
@@ -47,11 +52,9 @@ def append(warehouse: Path, record: RunRecord) -> None:
 
 
 def _trim(path: Path) -> None:
-    if path.stat().st_size < MAX_LINES * 120:  # cheap check before counting lines
+    if path.stat().st_size < MAX_BYTES:
         return
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    if len(lines) <= MAX_LINES:
-        return
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text("".join(lines[-KEEP_LINES:]), encoding="utf-8")
     temporary.replace(path)

@@ -204,3 +204,17 @@ def test_sql_shell_interactive_statements_span_lines(on_demo, monkeypatch, capsy
         operations.sqlshell.interactive(con, on_demo)
     out = capsys.readouterr().out
     assert "42" in out and "person_id" in out and "Error: " in out
+
+
+def test_run_log_skips_torn_lines_and_stays_bounded(tmp_path, monkeypatch):
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setattr(runlog, "MAX_BYTES", 2000)
+    monkeypatch.setattr(runlog, "KEEP_LINES", 3)
+    for i in range(10):
+        runlog.append(warehouse, runlog.RunRecord("mobilize", "loaded", i, i + 1, rows={"people": i}))
+    with runlog.runlog_path(warehouse).open("a") as log:
+        log.write('{"source": "mobilize", "sta')  # a run killed mid-write
+    runlog.append(warehouse, runlog.RunRecord("mobilize", "failed", 11, 12, "boom"))
+    records = runlog.read(warehouse)
+    assert len(records) <= 11 and records[-2].rows == {"people": 9} and records[-1].message == "boom"
+    assert runlog.runlog_path(warehouse).stat().st_size < 2000 + 600
