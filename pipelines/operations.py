@@ -125,7 +125,12 @@ def synced_sources(warehouse: Path) -> list[str]:
 def cmd_freshness(args: argparse.Namespace) -> int:
     out = output.current()
     warehouse = warehouse_path()
-    synced = synced_sources(warehouse)
+    try:
+        synced = synced_sources(warehouse)
+    except duckdb.Error as error:
+        out.error(f"freshness: could not read {warehouse} ({str(error).splitlines()[0]}); if a sync is "
+                  "writing it, run `make freshness` again when it is done")
+        return 1
     for source in SOURCES:
         if source not in synced:
             out.info(f"{source}: never synced, no freshness to check")
