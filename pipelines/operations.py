@@ -122,14 +122,19 @@ def synced_sources(warehouse: Path) -> list[str]:
     return [source for source in SOURCES if source in schemas]
 
 
+def unreadable(command: str, path: Path, error: Exception) -> str:
+    """The one-line error for a DuckDB file we could not open (usually: a sync is writing it)."""
+    return (f"{command}: could not read {path} ({str(error).splitlines()[0]}); if a sync is writing it, "
+            f"run `make {command}` again when it is done")
+
+
 def cmd_freshness(args: argparse.Namespace) -> int:
     out = output.current()
     warehouse = warehouse_path()
     try:
         synced = synced_sources(warehouse)
     except duckdb.Error as error:
-        out.error(f"freshness: could not read {warehouse} ({str(error).splitlines()[0]}); if a sync is "
-                  "writing it, run `make freshness` again when it is done")
+        out.error(unreadable("freshness", warehouse, error))
         return 1
     for source in SOURCES:
         if source not in synced:
@@ -182,8 +187,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         written = export_marts(warehouse)
     except duckdb.Error as error:
-        out.error(f"export: could not read {source} ({str(error).splitlines()[0]}); if a sync is writing it, "
-                  "run `make export` again when it is done")
+        out.error(unreadable("export", source, error))
         return 1
     if not written:
         out.error(f"{source} has no marts (schema analytics): run `make transform` first")

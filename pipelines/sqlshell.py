@@ -111,7 +111,7 @@ def interactive(con: duckdb.DuckDBPyConnection, database: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.operations import bi_database
+    from pipelines.operations import bi_database, unreadable
 
     database = args.database or bi_database()
     if not database.exists():
@@ -120,8 +120,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         con = duckdb.connect(str(database), read_only=True)
     except duckdb.Error as error:
-        print(f"could not open {database} ({str(error).splitlines()[0]}); if a sync is writing it, try again "
-              "when it is done (the marts snapshot, once published, is never locked)", file=sys.stderr)
+        print(unreadable("sql", database, error), file=sys.stderr)
         return 1
     with con:
         if not args.sql and sys.stdin.isatty():

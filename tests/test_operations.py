@@ -177,7 +177,7 @@ def test_status_still_answers_while_a_sync_holds_the_warehouse(tmp_path, monkeyp
         [mobilize] = [s for s in result.sources if s.source == "mobilize"]
         assert "busy" in result.note and mobilize.state == "ok" and mobilize.last_rows == {"people": 3}
         assert main(["sql", "--database", str(warehouse), "-c", "select 1;"]) == 1
-        assert "try again" in capsys.readouterr().err
+        assert "run `make sql` again when it is done" in capsys.readouterr().err
 
 
 def test_full_refresh_reloads_a_source_from_scratch(warehouse, sandbox, capsys):
