@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from pipelines.redact import redact, secret_values
+
 # past MAX_BYTES the log is cut to its most recent KEEP_LINES runs (weeks of minute-level syncs)
 MAX_BYTES = 8 * 1024 * 1024
 KEEP_LINES = 10_000
@@ -39,7 +41,8 @@ def runlog_path(warehouse: Path) -> Path:
 def append(warehouse: Path, record: RunRecord) -> None:
     path = runlog_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(asdict(record), sort_keys=True) + "\n"
+    # failed jobs' and dbt's messages quote whatever they met: mask credentials in the whole line
+    line = redact(json.dumps(asdict(record), sort_keys=True), secret_values()) + "\n"
     if path.exists() and path.stat().st_size:
         with path.open("rb") as log:
             log.seek(-1, os.SEEK_END)
