@@ -66,6 +66,9 @@ def sync_source(name: str, warehouse: Path, progress: bool = False) -> SyncResul
     except ValueError as bad:
         return SyncResult(name, "failed", str(bad))
 
+    if hasattr(source, "load_into"):
+        return _direct_load(name, source, warehouse)
+
     pipeline = make_pipeline(name, warehouse, progress)
     try:
         if pipeline.has_pending_data:
@@ -80,6 +83,20 @@ def sync_source(name: str, warehouse: Path, progress: bool = False) -> SyncResul
     row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
+
+
+def _direct_load(name: str, source, warehouse: Path) -> SyncResult:  # noqa: ANN001
+    """A bulk source that writes the warehouse itself (see pipelines/sources/controlshift.py)."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        summary = source.load_into(warehouse)
+    except Exception as error:  # noqa: BLE001 - reported like a failed dlt run
+        cause = root_cause(error)
+        return SyncResult(name, "failed", f"{type(cause).__name__}: {cause}")
+    if summary.failures:
+        return SyncResult(name, "failed", "; ".join(summary.failures) + f" (otherwise {summary.message()})",
+                          summary.rows)
+    return SyncResult(name, "loaded", summary.message(), summary.rows)
 
 
 def sync(names: list[str] | None = None, warehouse: Path | None = None, progress: bool = False,
