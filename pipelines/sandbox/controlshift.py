@@ -103,7 +103,7 @@ class ControlShiftData:
     columns: dict[str, list[str]]  # the current export columns of every table (tests may drift them)
     rows: dict[str, dict[int, dict]]  # table -> id -> row
     next_ids: dict[str, int]
-    members_by_person: dict[int, int]  # person key -> member id
+    members_by_email: dict[str, int]  # lower-cased email -> member id
     compress: bool = False
     files: dict[str, bytes] = field(default_factory=dict)  # every export written, by key
     last_export_at: int = 0
@@ -153,15 +153,15 @@ class _Builder:
         return added
 
     def member(self, key: int, at: int) -> int:
-        if key in self.data.members_by_person:
-            return self.data.members_by_person[key]
-        contact = self.contact(key)
-        member = self.person_record("members", key, {
-            "email": contact.email or self.world.persons[key - 1].email, "organisation_id": ORGANISATION_ID,
-            "forum_premoderation_required": False, "external_ids": json.dumps({"crm": f"C{key:06d}"}),
-        }, at)
-        self.data.members_by_person[key] = member["id"]
-        return member["id"]
+        """ControlShift keeps one member per email address: a household sharing one is one member."""
+        email = self.world.persons[key - 1].email.lower()
+        if email not in self.data.members_by_email:
+            member = self.person_record("members", key, {
+                "email": email, "organisation_id": ORGANISATION_ID, "forum_premoderation_required": False,
+                "external_ids": json.dumps({"crm": f"C{key:06d}"}),
+            }, at)
+            self.data.members_by_email[email] = member["id"]
+        return self.data.members_by_email[email]
 
     def user(self, key: int, at: int) -> dict:
         contact = self.contact(key)

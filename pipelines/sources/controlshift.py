@@ -425,6 +425,7 @@ class BulkDataSource:
         schema_types = self.schema_types()
         con = duckdb.connect(str(warehouse))
         try:
+            con.execute("set enable_progress_bar = false")
             con.execute(BOOKKEEPING)
             loaded = {key for (key,) in con.execute(f"select key from {SCHEMA}._loaded_files").fetchall()}
             by_table: dict[str, dict[str, ExportFile]] = {}
