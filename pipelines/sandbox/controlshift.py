@@ -14,7 +14,7 @@ Serves the Bulk Data, Webhooks and Authenticated REST API parts of
 - two nights of history before the world's "now": full export, a day of incrementals (new
   rows), updates and deletions that only the next full export shows, another full export,
   another day. `advance()` adds rows (incremental files), edits and deletes rows (seen only in
-  the next full) and writes a full export whenever the clock passes midnight UTC;
+  the next full) and writes a full export whenever the clock passes 02:00 UTC;
   `export_full(world)` writes one on demand;
 - `/api/bulk_data/schema.json`, `/api/bulk_data/schema/columns?table=…` and
   `/api/v1/organisation` (counts) behind Bearer auth (401 otherwise), and signed download
@@ -54,6 +54,8 @@ URL_LIFETIME = 6 * 3600
 # the tables that carry the world's people; every other one gets FILLER_ROWS rows
 WORLD_TABLES = ("users", "members", "petitions", "signatures", "locations", "events", "attendees", "unsubscribes")
 FILLER_ROWS = 3
+# the nightly full export runs at 02:00 UTC
+NIGHTLY_AT = 2 * 3600
 PEOPLE_TABLES = ("members", "signatures", "attendees", "users")
 CITIES = (("Philadelphia", "PA", 39.95, -75.16), ("Pittsburgh", "PA", 40.44, -79.99), ("Atlanta", "GA", 33.75, -84.39),
           ("Detroit", "MI", 42.33, -83.05), ("Milwaukee", "WI", 43.04, -87.91), ("Phoenix", "AZ", 33.45, -112.07))
@@ -343,7 +345,7 @@ def generate(world: World) -> ControlShiftData:
     world.vendors["controlshift"] = data
     builder = _Builder(world, data, rng)
     keys = [person.key for person in world.persons if rng.random() < 0.6]
-    first_night, second_night = now - 2 * DAY, now - DAY
+    first_night, second_night = now - 2 * DAY + NIGHTLY_AT, now - DAY + NIGHTLY_AT
     early = first_night - 300 * DAY
     staff = rng.sample(keys, max(3, len(keys) // 50)) if len(keys) >= 3 else keys or [world.persons[0].key]
     users = [builder.user(key, early) for key in staff]
@@ -370,7 +372,7 @@ def generate(world: World) -> ControlShiftData:
 
 def advance(world: World, fraction: float) -> None:
     """An hour on ControlShift: new rows (an incremental file), edits and deletions, a nightly full
-    export when the clock passes midnight UTC."""
+    export when the clock passes 02:00 UTC."""
     data: ControlShiftData = world.vendors["controlshift"]  # type: ignore[assignment]
     rng = world.rng("controlshift-advance")
     now = world.clock.now
@@ -379,13 +381,13 @@ def advance(world: World, fraction: float) -> None:
     builder.new_activity(rng.sample([p.key for p in world.persons], max(1, int(len(world.persons) * fraction))), now)
     write_incrementals(data, before, now)
     edit(world, data, rng, fraction, now)
-    if now // DAY > data.last_export_at // DAY:
+    if (now - NIGHTLY_AT) // DAY > (data.last_export_at - NIGHTLY_AT) // DAY:
         export_full(world, now)
 
 
 def organisation_counts(data: ControlShiftData) -> dict[str, int]:
     return {"petitions_count": len(data.rows["petitions"]), "signatures_count": len(data.rows["signatures"]),
-            "blast_emails_count": len(data.rows["blast_emails"]), "members_count": len(data.rows["members"])}
+            "blast_emails_count": len(data.rows.get("blast_emails", ())), "members_count": len(data.rows["members"])}
 
 
 # --- the fake REST API and signed download links ----------------------------------------------

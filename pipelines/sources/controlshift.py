@@ -42,15 +42,14 @@ commits with the data. `python -m pipelines sync controlshift` runs it like any 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil
 import tempfile
-import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import dlt
 import duckdb
@@ -232,6 +231,14 @@ BOOKKEEPING = f"""
 
 
 @dataclass
+class TablePlan:
+    table: str
+    files: list[ExportFile]  # to apply, in order
+    outcomes: dict[str, str]  # key -> "superseded" / "covered": recorded, not applied
+    listed: list[ExportFile]  # every new file found for the table
+
+
+@dataclass
 class TableLoad:
     rows: int = 0
     rejected: int = 0
@@ -356,7 +363,8 @@ class BulkDataSource:
     def __init__(self, *, bucket: str, organization_slug: str, s3_endpoint_url: Optional[str] = None,
                  base_url: Optional[str] = None, api_key: Optional[str] = None, use_schema_types: bool = True,
                  queue_dir: Optional[str] = None, temp_dir: Optional[str] = None, sniff_sample: int = 20480,
-                 requests_per_second: float = 2.0, max_attempts: int = 5, timeout: float = 60.0) -> None:
+                 requests_per_second: float = 2.0, max_attempts: int = 5, timeout: float = 60.0,
+                 download_threads: int = 4) -> None:
         self.bucket = bucket
         self.slug = organization_slug.strip("/")
         self.s3_endpoint_url = s3_endpoint_url
@@ -366,6 +374,7 @@ class BulkDataSource:
         self.queue_dir = Path(queue_dir) if queue_dir else None
         self.temp_dir = temp_dir
         self.sniff_sample = sniff_sample
+        self.download_threads = download_threads
         self.policy = HttpPolicy(requests_per_second, max_attempts, timeout=timeout)
         self._s3 = None
 
@@ -392,25 +401,31 @@ class BulkDataSource:
         client = self.api()
         return client.get("/api/v1/organisation").json().get("organisation") if client else None
 
-    def listed_files(self, con: duckdb.DuckDBPyConnection) -> Iterator[ExportFile]:
+    def listed_files(self, con: duckdb.DuckDBPyConnection) -> list[ExportFile]:
         """Export files in date prefixes at or after the newest loaded one, per table and kind."""
         last_dates = {(kind, table): date for kind, table, date in con.execute(
             f"select kind, table_name, max(export_date) from {SCHEMA}._loaded_files group by all").fetchall()}
-        for kind in ("full", "incremental"):
-            root = f"{self.slug}/{kind}/"
-            for table_prefix in list_prefixes(self.s3, self.bucket, root):
-                table = table_prefix[len(root):].rstrip("/")
-                if table.startswith("_"):
-                    continue  # never a ControlShift table; `_` names are this source's bookkeeping
-                last = last_dates.get((kind, table))
-                for date_prefix in list_prefixes(self.s3, self.bucket, table_prefix,
-                                                 f"{table_prefix}{last}" if last else ""):
-                    for key in list_keys(self.s3, self.bucket, date_prefix):
-                        export = ExportFile.from_key(self.bucket, key)
-                        if export is None:
-                            log.warning("controlshift: ignoring %s (not a bulk-data export name)", key)
-                        elif export.table == table:
-                            yield export
+        roots = [f"{self.slug}/{kind}/" for kind in ("full", "incremental")]
+        with ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-list") as pool:
+            table_prefixes = [prefix for found in pool.map(lambda root: list_prefixes(self.s3, self.bucket, root), roots)
+                              for prefix in found]
+            listed = pool.map(lambda prefix: self._list_table(prefix, last_dates), table_prefixes)
+            return [export for exports in listed for export in exports]
+
+    def _list_table(self, table_prefix: str, last_dates: dict[tuple[str, str], str]) -> list[ExportFile]:
+        kind, table = table_prefix.rstrip("/").split("/")[-2:]
+        if table.startswith("_"):
+            return []  # never a ControlShift table; `_` names are this source's bookkeeping
+        last = last_dates.get((kind, table))
+        found = []
+        for date_prefix in list_prefixes(self.s3, self.bucket, table_prefix, f"{table_prefix}{last}" if last else ""):
+            for key in list_keys(self.s3, self.bucket, date_prefix):
+                export = ExportFile.from_key(self.bucket, key)
+                if export is None:
+                    log.warning("controlshift: ignoring %s (not a bulk-data export name)", key)
+                elif export.table == table:
+                    found.append(export)
+        return found
 
     def queued_files(self) -> Iterator[ExportFile]:
         if self.queue_dir is None:
@@ -423,6 +438,7 @@ class BulkDataSource:
     def load_into(self, warehouse: Path) -> LoadSummary:
         summary = LoadSummary()
         schema_types = self.schema_types()
+        self.s3  # noqa: B018 - made once, before threads share it
         con = duckdb.connect(str(warehouse))
         try:
             con.execute("set enable_progress_bar = false")
@@ -436,22 +452,33 @@ class BulkDataSource:
                 current = by_table.setdefault(export.table, {}).get(export.key)
                 if current is None or export.url:  # a queued entry carries the signed URL
                     by_table[export.table][export.key] = export
-            with tempfile.TemporaryDirectory(prefix="controlshift-", dir=self.temp_dir) as folder:
-                for table in sorted(by_table):
+            plans = [self.plan_table(con, table, sorted(files.values())) for table, files in sorted(by_table.items())]
+            with tempfile.TemporaryDirectory(prefix="controlshift-", dir=self.temp_dir) as folder, \
+                    ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-download") as pool:
+                # downloads run ahead by one table while DuckDB loads the current one
+                fetches = [None] * len(plans)
+                for index, plan in enumerate(plans):
+                    for ahead in range(index, min(index + 2, len(plans))):
+                        if fetches[ahead] is None:
+                            fetches[ahead] = {export.key: pool.submit(self._fetch, export, Path(folder))
+                                              for export in plans[ahead].files}
                     try:
-                        summary.tables[table] = self.load_table(con, table, sorted(by_table[table].values()),
-                                                                schema_types.get(table), Path(folder), summary)
+                        summary.tables[plan.table] = self.apply_plan(con, plan, fetches[index],
+                                                                     schema_types.get(plan.table), summary)
                     except ControlShiftError as error:
                         summary.failures.append(str(error))
+                    finally:
+                        for future in fetches[index].values():
+                            if not future.cancelled() and future.done() and future.exception() is None:
+                                future.result().unlink(missing_ok=True)
             if not summary.failures:
                 summary.reconciliation = self.reconcile(con)
         finally:
             con.close()
         return summary
 
-    def load_table(self, con: duckdb.DuckDBPyConnection, table: str, files: list[ExportFile],
-                   schema_types: Optional[dict[str, str]], folder: Path, summary: LoadSummary) -> TableLoad:
-        """Everything new for one table, in one transaction."""
+    def plan_table(self, con: duckdb.DuckDBPyConnection, table: str, files: list[ExportFile]) -> "TablePlan":
+        """Which new files apply, in which order, and what happens to the rest."""
         last_full = con.execute(
             f"select max(exported_at) from {SCHEMA}._loaded_files "
             "where table_name = ? and kind = 'full' and outcome = 'loaded'", [table]).fetchone()[0]
@@ -472,22 +499,29 @@ class BulkDataSource:
                 outcomes[export.key] = "covered"
             else:
                 plan.append(export)
+        return TablePlan(table, plan, outcomes, files)
 
-        paths = {}
-        for export in plan:
-            paths[export.key] = folder / f"{len(paths)}.csv"
-            try:
-                download(export, paths[export.key], self.s3)
-            except ControlShiftError:
-                raise
-            except Exception as error:  # noqa: BLE001 - S3/HTTP errors name the file
-                raise ControlShiftError(f"cannot download s3://{export.bucket}/{export.key}: {error}") from error
+    def _fetch(self, export: ExportFile, folder: Path) -> Path:
+        path = Path(tempfile.mkstemp(suffix=".csv", dir=folder)[1])
+        try:
+            download(export, path, self.s3)
+        except ControlShiftError:
+            path.unlink(missing_ok=True)
+            raise
+        except Exception as error:  # noqa: BLE001 - S3/HTTP errors name the file
+            path.unlink(missing_ok=True)
+            raise ControlShiftError(f"cannot download s3://{export.bucket}/{export.key}: {error}") from error
+        return path
 
+    def apply_plan(self, con: duckdb.DuckDBPyConnection, plan: "TablePlan", fetches: dict[str, Future],
+                   schema_types: Optional[dict[str, str]], summary: LoadSummary) -> TableLoad:
+        """Everything new for one table, in one transaction."""
+        paths = {key: future.result() for key, future in fetches.items()}
         result = TableLoad()
-        writer = TableWriter(con, table, schema_types, self.sniff_sample)
+        writer = TableWriter(con, plan.table, schema_types, self.sniff_sample)
         con.execute("begin transaction")
         try:
-            for export in plan:
+            for export in plan.files:
                 header = read_header(paths[export.key])
                 if export.incremental:
                     rows, rejected = writer.merge(export, paths[export.key], header)
@@ -497,18 +531,16 @@ class BulkDataSource:
                 result.rejected += rejected
                 result.files += 1
                 self._record(con, export, "loaded", rows, rejected)
-            for export in files:
-                if export.key in outcomes:
-                    self._record(con, export, outcomes[export.key], 0, 0)
+            for export in plan.listed:
+                if export.key in plan.outcomes:
+                    self._record(con, export, plan.outcomes[export.key], 0, 0)
             con.execute("commit")
         except Exception as error:
             con.execute("rollback")
-            raise ControlShiftError(f"loading {table} failed, the table is as it was: {type(error).__name__}: {error}") from error
-        finally:
-            for path in paths.values():
-                path.unlink(missing_ok=True)
-        summary.skipped_files += len(outcomes)
-        for export in files:
+            raise ControlShiftError(
+                f"loading {plan.table} failed, the table is as it was: {type(error).__name__}: {error}") from error
+        summary.skipped_files += len(plan.outcomes)
+        for export in plan.listed:
             self._forget_queued(export)
         return result
 
@@ -564,9 +596,11 @@ def controlshift_source(
     requests_per_second: float = 2.0,
     max_attempts: int = 5,
     timeout: float = 60.0,
+    download_threads: int = 4,
 ) -> BulkDataSource:
     """The configured ControlShift bulk-data source (dlt resolves every argument from config)."""
     return BulkDataSource(bucket=bucket, organization_slug=organization_slug, s3_endpoint_url=s3_endpoint_url,
                           base_url=base_url, api_key=api_key, use_schema_types=use_schema_types,
                           queue_dir=queue_dir, temp_dir=temp_dir, sniff_sample=sniff_sample,
-                          requests_per_second=requests_per_second, max_attempts=max_attempts, timeout=timeout)
+                          requests_per_second=requests_per_second, max_attempts=max_attempts, timeout=timeout,
+                          download_threads=download_threads)
