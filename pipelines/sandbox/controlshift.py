@@ -385,9 +385,17 @@ def advance(world: World, fraction: float) -> None:
         export_full(world, now)
 
 
+def keep_tables(world: World, tables: tuple[str, ...] = WORLD_TABLES) -> None:
+    """Drop every other table and its exports (before `serve`): a quicker sandbox for tests."""
+    data: ControlShiftData = world.vendors["controlshift"]  # type: ignore[assignment]
+    for table in set(data.rows) - set(tables):
+        del data.rows[table], data.columns[table]
+    data.files = {key: body for key, body in data.files.items() if key.split("/")[2] in data.rows}
+
+
 def organisation_counts(data: ControlShiftData) -> dict[str, int]:
-    return {"petitions_count": len(data.rows["petitions"]), "signatures_count": len(data.rows["signatures"]),
-            "blast_emails_count": len(data.rows.get("blast_emails", ())), "members_count": len(data.rows["members"])}
+    return {f"{table}_count": len(data.rows.get(table, ()))
+            for table in ("petitions", "signatures", "blast_emails", "members")}
 
 
 # --- the fake REST API and signed download links ----------------------------------------------

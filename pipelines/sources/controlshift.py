@@ -42,7 +42,9 @@ commits with the data. `python -m pipelines sync controlshift` runs it like any 
 
 from __future__ import annotations
 
+import bz2
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -179,33 +181,38 @@ def stream_to_file(source, destination: Path) -> None:  # noqa: ANN001 - a binar
         shutil.copyfileobj(source, out, COPY_CHUNK)
 
 
-def download(export: ExportFile, destination: Path, s3) -> None:  # noqa: ANN001
-    """The file, decompressed, at `destination`: from its signed URL if it has one, else S3."""
-    import smart_open
-
+def download(export: ExportFile, destination: Path, s3) -> Optional[str]:  # noqa: ANN001
+    """The file, decompressed, at `destination`: from its signed URL if it has one, else S3.
+    Returns a note for the run summary when the URL had to be given up for the S3 key."""
     if export.url:
         import requests
 
         response = requests.get(export.url, stream=True, timeout=60)
         if response.status_code == 200:
             with response:
-                compression = ".bz2" if export.compressed else "disable"
-                with smart_open.open(response.raw, "rb", compression=compression) as body:
-                    stream_to_file(body, destination)
-            return
+                response.raw.decode_content = True
+                if export.compressed:
+                    with bz2.open(response.raw, "rb") as body:  # streams, as smart-open does for S3
+                        stream_to_file(body, destination)
+                else:
+                    stream_to_file(response.raw, destination)
+            return None
         reason = ("its signed URL has expired (ControlShift keeps download links for 6 hours)"
                   if response.status_code == 403 else f"its signed URL answered HTTP {response.status_code}")
         if not (export.bucket and export.key):
             raise ControlShiftError(f"cannot download {export.key or export.url}: {reason}, and the webhook gave no S3 key")
-        log.warning("controlshift: %s: %s; reading s3://%s/%s instead", export.key, reason, export.bucket, export.key)
+        note = f"{export.key}: {reason}; read s3://{export.bucket}/{export.key} instead"
+        log.warning("controlshift: %s", note)
         try:
             _download_s3(export, destination, s3)
         except Exception as error:  # noqa: BLE001 - say both reasons
             raise ControlShiftError(
                 f"cannot download {export.key}: {reason}, and reading it from S3 failed too ({error}); "
-                "set AWS credentials with access to the bulk-data bucket (Direct AWS Access)") from error
-        return
+                "set AWS credentials with access to the bulk-data bucket (Direct AWS Access). "
+                "The webhook queue entry is kept.") from error
+        return note
     _download_s3(export, destination, s3)
+    return None
 
 
 def _download_s3(export: ExportFile, destination: Path, s3) -> None:  # noqa: ANN001
@@ -250,6 +257,7 @@ class LoadSummary:
     tables: dict[str, TableLoad] = field(default_factory=dict)
     skipped_files: int = 0
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     reconciliation: list[str] = field(default_factory=list)
 
     @property
@@ -266,7 +274,7 @@ class LoadSummary:
         text += f", {self.skipped_files} files already covered" if self.skipped_files else ""
         if self.rejected:
             text += f", {self.rejected} rejected rows (see {SCHEMA}._rejected_rows)"
-        for line in self.reconciliation:
+        for line in [*self.notes, *self.reconciliation]:
             text += f"\n  {line}"
         return text
 
@@ -427,12 +435,11 @@ class BulkDataSource:
                     found.append(export)
         return found
 
-    def queued_files(self) -> Iterator[ExportFile]:
-        if self.queue_dir is None:
-            return
-        from pipelines.controlshift_webhook import read_queue
+    def queued_files(self, warehouse: Path) -> Iterator[ExportFile]:
+        """Files announced by the webhook receiver (`python -m pipelines controlshift-webhook`)."""
+        from pipelines.controlshift_webhook import default_queue_dir, read_queue
 
-        yield from read_queue(self.queue_dir, self.bucket)
+        yield from read_queue(self.queue_dir or default_queue_dir(warehouse), self.bucket)
 
     # --- the warehouse side -------------------------------------------------------------------
     def load_into(self, warehouse: Path) -> LoadSummary:
@@ -445,7 +452,7 @@ class BulkDataSource:
             con.execute(BOOKKEEPING)
             loaded = {key for (key,) in con.execute(f"select key from {SCHEMA}._loaded_files").fetchall()}
             by_table: dict[str, dict[str, ExportFile]] = {}
-            for export in [*self.listed_files(con), *self.queued_files()]:
+            for export in [*self.listed_files(con), *self.queued_files(warehouse)]:
                 if export.key.lstrip("/") in loaded:
                     self._forget_queued(export)
                     continue
@@ -460,7 +467,7 @@ class BulkDataSource:
                 for index, plan in enumerate(plans):
                     for ahead in range(index, min(index + 2, len(plans))):
                         if fetches[ahead] is None:
-                            fetches[ahead] = {export.key: pool.submit(self._fetch, export, Path(folder))
+                            fetches[ahead] = {export.key: pool.submit(self._fetch, export, Path(folder), summary)
                                               for export in plans[ahead].files}
                     try:
                         summary.tables[plan.table] = self.apply_plan(con, plan, fetches[index],
@@ -501,10 +508,14 @@ class BulkDataSource:
                 plan.append(export)
         return TablePlan(table, plan, outcomes, files)
 
-    def _fetch(self, export: ExportFile, folder: Path) -> Path:
-        path = Path(tempfile.mkstemp(suffix=".csv", dir=folder)[1])
+    def _fetch(self, export: ExportFile, folder: Path, summary: LoadSummary) -> Path:
+        handle, name = tempfile.mkstemp(suffix=".csv", dir=folder)
+        os.close(handle)
+        path = Path(name)
         try:
-            download(export, path, self.s3)
+            note = download(export, path, self.s3)
+            if note:
+                summary.notes.append(note)
         except ControlShiftError:
             path.unlink(missing_ok=True)
             raise
