@@ -4,17 +4,10 @@ with source as (
 
 final as (
     select
-        'attendees:' || cast(id as varchar) as person_id,
+        {{ controlshift_contact_columns('attendees') }},
         cast(id as varchar) as attendee_id,
         cast(event_id as varchar) as event_id,
-        cast(member_id as varchar) as member_id,
-        first_name as given_name,
-        last_name as family_name,
-        email,
-        phone_number as phone,
-        postcode as postal_code,
         attending_status,
-        cast(join_organisation as boolean) as join_organisation,
         json_extract_string(utm_params, '$.utm_source') as utm_source,
         json_extract_string(utm_params, '$.utm_medium') as utm_medium,
         json_extract_string(utm_params, '$.utm_campaign') as utm_campaign,
