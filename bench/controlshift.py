@@ -12,7 +12,7 @@ that peak memory (ru_maxrss) is that load's alone:
 
 Peak memory is the child's VmHWM (peak resident set of its own address space): ru_maxrss would
 carry over the parent's high-water mark across fork+exec, and the parent holds the moto S3 with
-the whole file. Runs both `BENCH_CONTROLSHIFT_ROUNDS` (2) times, alternating, and takes each one's best time.
+the whole file. Runs both `BENCH_CONTROLSHIFT_ROUNDS` (3) times, alternating, and takes each one's best time.
 Prints rows/s of both, the ratio, and peak memory. `BENCH_CONTROLSHIFT_ROWS` changes the size.
 """
 
@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 ROWS = int(os.environ.get("BENCH_CONTROLSHIFT_ROWS", "2000000"))
-ROUNDS = int(os.environ.get("BENCH_CONTROLSHIFT_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_CONTROLSHIFT_ROUNDS", "3"))
 SLUG = "bench-org"
 KEY = f"{SLUG}/full/signatures/20260101/signatures_20260101020000.csv"
 TARGET_RATIO = 0.5

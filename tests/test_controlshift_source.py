@@ -174,6 +174,9 @@ def test_malformed_rows_are_kept_aside_not_dropped(cs, warehouse: Path) -> None:
     result = sync(warehouse)
     assert "2 rejected rows" in result.message
     assert {700001, 700004} <= ids(warehouse, "signatures")
+    empty = f"{cs.data.slug}/incremental/signatures/20260102/signatures_20260102041000.csv"
+    cs.put_object(empty, b"")  # an empty object is loaded as no rows, not an error
+    assert sync(warehouse).rows == {}
     rejected = query(warehouse, "select file, line, reason from controlshift._rejected_rows order by line")
     assert [(f, line) for f, line, _ in rejected] == [(key, 3), (key, 4)]
     assert "CAST" in rejected[0][2] and "MISSING COLUMNS" in rejected[1][2]
