@@ -107,7 +107,9 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         echo(f"{name}: syncing into {warehouse}")
         result = sync_source(name, warehouse, progress)
         details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
-        echo(f"{name}: {result.status} — {result.message}" + (f" ({details})" if details else ""))
+        # a multi-line message (ControlShift's reconciliation) keeps the table counts on its first line
+        first, _, rest = result.message.partition("\n")
+        echo(f"{name}: {result.status} — {first}" + (f" ({details})" if details else "") + (f"\n{rest}" if rest else ""))
         results.append(result)
     return results
 
