@@ -228,3 +228,9 @@ def test_lists_only_date_prefixes_since_its_state(cs, warehouse: Path) -> None: 
     assert date_listings and all(p["Prefix"].split("/")[3] >= "20251231" for p in date_listings)
     assert not [p for p in date_listings if p["Prefix"].split("/")[3] == oldest_date]
     assert all(p.get("Delimiter") == "/" for p in listed if p["Prefix"].count("/") < 4)
+
+
+def test_a_wrong_api_key_is_named(cs, warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("SOURCES__CONTROLSHIFT__API_KEY", "wrong")
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "failed" and "SOURCES__CONTROLSHIFT__API_KEY" in result.message and "401" in result.message

@@ -125,3 +125,10 @@ def test_expired_url_without_s3_key_keeps_the_queue_entry(cs, warehouse: Path, t
     assert result.status == "failed"
     assert "signed URL has expired" in result.message and "queue entry is kept" in result.message
     assert len(list((tmp_path / "queue").glob("*.json"))) == 1
+
+
+def test_cli_says_which_secret_to_set(no_source_config, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+    from pipelines.cli import main
+
+    assert main(["controlshift-webhook", "--port", "0"]) == 2
+    assert "SOURCES__CONTROLSHIFT__WEBHOOK_SECRET" in capsys.readouterr().out
