@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import time
 import uuid
 from pathlib import Path
@@ -36,7 +35,6 @@ from werkzeug.wrappers import Request, Response
 
 SIGNATURE_HEADER = "x-controlshift-webhook-signature"
 EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
-STAMP = re.compile(r"_(\d{14})\.csv(?:\.bz2)?$")
 
 
 def default_queue_dir(warehouse: Path) -> Path:
@@ -73,7 +71,7 @@ def enqueue(queue_dir: Path, payload: dict) -> Path:
 
 def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]:  # noqa: F821
     """The queued export files, oldest notification first; unreadable entries stay put."""
-    from pipelines.sources.controlshift import ExportFile
+    from pipelines.sources.controlshift import STAMP_PATTERN, ExportFile
 
     if not queue_dir.is_dir():
         return
@@ -85,7 +83,7 @@ def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]: 
             url = data.get("url")
             # without Direct AWS Access the URL's path is the object's key on the exports bucket
             key = (s3.get("key") or unquote(urlsplit(url).path)).lstrip("/")
-            stamp = STAMP.search(key)
+            stamp = STAMP_PATTERN.search(key)
             yield ExportFile(
                 stamp=stamp.group(1) if stamp else time.strftime("%Y%m%d%H%M%S", time.gmtime(entry.stat().st_mtime)),
                 incremental=payload["type"] == "data.incremental_table_exported",
