@@ -344,8 +344,8 @@ class TableWriter:
             self.con.execute(f"create table {self.target} as select * from controlshift_increment")
         else:
             new_types = dict(self.con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_name = 'controlshift_increment' order by ordinal_position").fetchall())
+                "select column_name, data_type from duckdb_columns() "
+                "where database_name = 'temp' and table_name = 'controlshift_increment' order by column_index").fetchall())
             for column, data_type in new_types.items():
                 if column not in old:
                     self.con.execute(f"alter table {self.target} add column {_quote(column)} {data_type}")
