@@ -148,6 +148,28 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_controlshift_webhook(args: argparse.Namespace) -> int:
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from werkzeug.serving import make_server
+
+    from pipelines.controlshift_webhook import configured_app
+
+    try:
+        app = configured_app(warehouse_path())
+    except ConfigFieldMissingException:
+        _print("controlshift-webhook: set SOURCES__CONTROLSHIFT__WEBHOOK_SECRET (the endpoint's signing secret "
+               "from ControlShift's Settings > Integrations > Webhooks)")
+        return 2
+    server = make_server(args.host, args.port, app, threaded=True)
+    _print(f"controlshift-webhook: listening on http://{args.host}:{server.server_port}/, queueing into {app.queue_dir}")
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, parents=[_common(True)])
     commands = root.add_subparsers(dest="command", required=True)
@@ -176,6 +198,11 @@ def parser() -> argparse.ArgumentParser:
     for writer in (sync_cmd, transform_cmd, commands.choices["demo"]):
         writer.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                             help="if another run holds the warehouse, wait this long for it (default: exit at once)")
+    webhook = commands.add_parser("controlshift-webhook",
+                                  help="receive ControlShift bulk-data webhooks into the load queue")
+    webhook.add_argument("--port", type=int, default=8088)
+    webhook.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    webhook.set_defaults(run=cmd_controlshift_webhook)
     return root
 
 

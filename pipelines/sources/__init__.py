@@ -9,6 +9,7 @@ from typing import Callable
 SOURCES: dict[str, str] = {
     "mobilize": "pipelines.sources.mobilize:mobilize_source",
     "nationbuilder": "pipelines.sources.nationbuilder:nationbuilder_source",
+    "controlshift": "pipelines.sources.controlshift:controlshift_source",
 }
 
 
