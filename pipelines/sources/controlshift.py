@@ -358,10 +358,12 @@ class TableWriter:
 
 
 def read_header(path: Path) -> list[str]:
+    """The column names: the first line only, so that a bad byte further on is DuckDB's to reject."""
     import csv
 
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle), [])
+    with path.open("rb") as handle:
+        first_line = handle.readline().decode("utf-8-sig", errors="replace")
+    return next(csv.reader([first_line]), [])
 
 
 class BulkDataSource:
