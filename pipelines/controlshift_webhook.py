@@ -10,7 +10,10 @@ Access, its S3 bucket and key. This receiver
 - writes each export notification to the queue folder (a temporary file, fsync, atomic rename,
   fsync of the folder) and only then answers 200, so an acknowledged notification survives a
   crash; other webhook types are acknowledged and ignored;
-- answers 503 when it cannot record (ControlShift retries with backoff).
+- answers 503 when it cannot record (ControlShift retries with backoff);
+- refuses bodies over `MAX_BODY_BYTES` (413) before reading them, and answers 409, recording
+  nothing, to a notification whose `jid` it has already recorded: a captured, validly signed
+  request replayed later changes nothing.
 
 `python -m pipelines sync controlshift` then loads queued files (see
 `pipelines/sources/controlshift.py`) and removes an entry only once its file's load committed.
@@ -25,6 +28,7 @@ import hashlib
 import hmac
 import json
 import os
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -35,6 +39,8 @@ from werkzeug.wrappers import Request, Response
 
 SIGNATURE_HEADER = "x-controlshift-webhook-signature"
 EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
+# export notifications are under 2 KB; anything this large is not ControlShift's
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def default_queue_dir(warehouse: Path) -> Path:
@@ -96,6 +102,27 @@ def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]: 
                                                 entry, error)
 
 
+class SeenJobs:
+    """The `jid`s already recorded, in a SQLite file in the queue folder (years of them stay small)."""
+
+    def __init__(self, queue_dir: Path) -> None:
+        self.path = queue_dir / "seen_jids.sqlite"
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30)
+        con.execute("create table if not exists seen (jid text primary key, recorded_at real)")
+        return con
+
+    def __contains__(self, jid: str) -> bool:
+        with self._connect() as con:
+            return con.execute("select 1 from seen where jid = ?", [jid]).fetchone() is not None
+
+    def add(self, jid: str) -> None:
+        with self._connect() as con:
+            con.execute("insert or ignore into seen values (?, ?)", [jid, time.time()])
+
+
 class WebhookApp:
     """The WSGI receiver."""
 
@@ -103,6 +130,7 @@ class WebhookApp:
         if not secret:
             raise ValueError("SOURCES__CONTROLSHIFT__WEBHOOK_SECRET is empty")
         self.secret, self.queue_dir = secret, queue_dir
+        self.seen = SeenJobs(queue_dir)
 
     def __call__(self, environ, start_response):  # noqa: ANN001, ANN204 - WSGI
         return self.respond(Request(environ))(environ, start_response)
@@ -110,6 +138,8 @@ class WebhookApp:
     def respond(self, request: Request) -> Response:
         if request.method != "POST":
             return Response("POST webhooks here\n", status=405)
+        if request.content_length is None or request.content_length > MAX_BODY_BYTES:
+            return Response(f"a body of known length up to {MAX_BODY_BYTES} bytes, please\n", status=413)
         body = request.get_data()
         if not verify(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
             return Response("bad or missing signature\n", status=401)
@@ -119,9 +149,16 @@ class WebhookApp:
             return Response("body is not JSON\n", status=400)
         if not isinstance(payload, dict) or payload.get("type") not in EXPORT_TYPES:
             return Response("ignored\n", status=200)
+        jid = str(payload.get("jid") or "")
         try:
+            if jid and jid in self.seen:
+                return Response("already recorded\n", status=409)
             enqueue(self.queue_dir, payload)
-        except OSError as error:
+            # after the entry: a crash in between leaves a duplicate entry (its load is idempotent),
+            # never an acknowledged notification that was not recorded
+            if jid:
+                self.seen.add(jid)
+        except (OSError, sqlite3.Error) as error:
             return Response(f"cannot record the notification: {error}\n", status=503)
         return Response("queued\n", status=200)
 

@@ -72,6 +72,25 @@ def test_signature_is_over_the_exact_body(receiver) -> None:  # noqa: ANN001
     assert not queue.exists() or not list(queue.glob("*.json"))
 
 
+def test_a_replayed_notification_is_refused_and_records_nothing(receiver) -> None:  # noqa: ANN001
+    url, queue = receiver
+    signature = webhook.sign(SECRET, json.dumps(PAYLOAD).encode())
+    assert post(url, PAYLOAD, signature).status_code == 200
+    assert post(url, PAYLOAD, signature).status_code == 409
+    assert len(list(queue.glob("*.json"))) == 1
+    second_job = {**PAYLOAD, "jid": "def"}
+    assert post(url, second_job, webhook.sign(SECRET, json.dumps(second_job).encode())).status_code == 200
+    assert len(list(queue.glob("*.json"))) == 2
+
+
+def test_an_oversized_body_is_refused_unread(receiver) -> None:  # noqa: ANN001
+    url, queue = receiver
+    body = b"{" + b" " * webhook.MAX_BODY_BYTES + b"}"
+    response = requests.post(url, data=body, headers={webhook.SIGNATURE_HEADER: webhook.sign(SECRET, body)}, timeout=10)
+    assert response.status_code == 413
+    assert not list(queue.glob("*.json"))
+
+
 @pytest.fixture
 def cs(monkeypatch: pytest.MonkeyPatch, no_source_config, tmp_path: Path):  # noqa: ANN001, ANN201
     world = build_world(people=40, seed=4)
