@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONLinkPaginator
 
 # bodies longer than this are cut in error messages
 ERROR_BODY_CHARS = 300
@@ -113,6 +113,29 @@ def _error_hook(vendor: str, credential_variable: str):  # noqa: ANN202
             raise VendorHttpError(f"{vendor} answered HTTP {status} at {_where(response)}: {body}", response=response)
 
     return check
+
+
+class HalNextLinkPaginator(JSONLinkPaginator):
+    """HAL+JSON collections (OSDI): follows `_links.next.href` until a page says it is the last.
+
+    A page is the last when it holds no records (a page past the end), carries no `next`
+    link, or holds fewer records than the `per_page` it reports. The last rule saves the
+    request for the empty page past the end on APIs whose last page still links a `next`
+    (Action Network's people collection). Use with data_selector `HAL_RECORDS`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(next_url_path="_links.next.href")
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        super().update_state(response, data)
+        per_page = response.json().get("per_page")
+        if not data or (isinstance(per_page, int) and len(data) < per_page):
+            self._next_reference = None
+
+
+# the records of a HAL collection page, whatever their relation is called (`osdi:people`, …)
+HAL_RECORDS = "_embedded.*"
 
 
 class VendorClient(RESTClient):
