@@ -27,6 +27,10 @@ mobilize_attendees as (
     group by person_id
 ),
 
+action_network_people as (
+    select * from {{ ref('stg_action_network__people') }}
+),
+
 mobilize as (
     select
         'mobilize' as source,
@@ -59,8 +63,30 @@ mobilize as (
     from mobilize_attendees
 ),
 
+action_network as (
+    select
+        'action_network' as source,
+        person_id as source_person_id,
+        given_name,
+        family_name,
+        email,
+        other_emails,
+        phone,
+        postal_code,
+        cast(null as varchar) as sms_opt_in_status,
+        case email_status
+            when 'subscribed' then true
+            when 'unsubscribed' then false
+        end as is_email_subscribed,
+        created_at,
+        updated_at
+    from action_network_people
+),
+
 final as (
     select * from mobilize
+    union all
+    select * from action_network
 )
 
 select * from final
