@@ -97,7 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not _start_demo_warehouse(warehouse, args.people, args.seed):
         return 1
     _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
-    with Sandbox(people=args.people, seed=args.seed) as sandbox:
+    with Sandbox(people=args.people, seed=args.seed, rate_limited=not args.no_rate_limits) as sandbox:
         sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
         os.environ.update(sandbox.env())
         _print(f"demo: fake vendor APIs on {', '.join(s.url for s in sandbox.services.values())}")
@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from pipelines.sandbox import Sandbox
 
-    with Sandbox(people=args.people, seed=args.seed) as sandbox:
+    with Sandbox(people=args.people, seed=args.seed, rate_limited=not args.no_rate_limits) as sandbox:
         sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
         _print("Sandbox running. Point the pipeline at it with:")
         for key, value in sandbox.env().items():
@@ -147,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--people", type=int, default=2000, help="size of the synthetic world")
         command.add_argument("--seed", type=int, default=7)
+        command.add_argument("--no-rate-limits", action="store_true",
+                             help="serve the fakes without their vendors' rate limits (faster, less faithful)")
         command.set_defaults(run=run)
     return root
 

@@ -549,9 +549,15 @@ def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, 
                        error_body=_error_response, port=port)
 
 
+# pacing for a fake served without a rate limit
+UNLIMITED_REQUESTS_PER_SECOND = 200
+
+
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:
-    """The configuration that points the `action_network` source at this fake."""
+    """The configuration that points the `action_network` source at this fake, paced to its limit."""
+    rate = service.bucket.rate if service.bucket is not None else UNLIMITED_REQUESTS_PER_SECOND
     return {
         "SOURCES__ACTION_NETWORK__BASE_URL": f"{service.url}{API_PREFIX}",
         "SOURCES__ACTION_NETWORK__API_KEY": api_key,
+        "SOURCES__ACTION_NETWORK__REQUESTS_PER_SECOND": f"{rate:g}",
     }

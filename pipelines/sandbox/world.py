@@ -21,7 +21,8 @@ from pathlib import Path
 from pipelines.sandbox import noise
 
 # Each vendor module of the sandbox provides generate(world) -> its data, advance(world,
-# fraction), serve(world, api_key) -> FakeService and client_env(service, api_key).
+# fraction), serve(world, api_key, *, rate_limit=…) -> FakeService (rate_limit=None: no limit)
+# and client_env(service, api_key).
 VENDORS = ("mobilize", "action_network")
 
 # 2026-01-01T00:00:00Z: the world's "now" before any change.
