@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
@@ -27,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from pipelines.sandbox import noise
 from pipelines.sandbox.fakehttp import FakeService, json_response
 from pipelines.sandbox.mobilize import CITIES, VENUES
-from pipelines.sandbox.world import DAY, World
+from pipelines.sandbox.world import DAY, World, pick_changes
 
 SOURCE = "action_network"
 API_PREFIX = "/api/v2"
@@ -238,7 +239,7 @@ def advance(world: World, fraction: float) -> None:
     data: ActionNetworkData = world.vendors[SOURCE]  # type: ignore[assignment]
     rng = world.rng(f"{SOURCE}-advance")
     now = world.clock.now
-    changes = lambda pool: rng.sample(pool, max(1, int(len(pool) * fraction))) if pool else []  # noqa: E731
+    changes = partial(pick_changes, rng, fraction)
 
     for person in changes(list(data.people.values())):
         person.postal_code = f"{rng.randrange(10000, 99999)}"

@@ -83,6 +83,11 @@ class World:
             writer.writerows(self.truth)
 
 
+def pick_changes(rng: random.Random, fraction: float, pool: list) -> list:
+    """`fraction` of `pool` (at least one record while there is any): what `advance()` changes."""
+    return rng.sample(pool, max(1, int(len(pool) * fraction))) if pool else []
+
+
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(ch for ch in folded.lower() if ch.isalnum())
