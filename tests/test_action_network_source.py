@@ -110,12 +110,32 @@ def test_incremental_sync_fetches_what_changed(api, warehouse):
     assert dict(query(warehouse, "select id, status from action_network.attendances")) == rsvps
 
 
+def test_a_new_event_has_all_its_attendances_read_however_old(api, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    world = api.world
+    data = world.vendors["action_network"]
+    rng = world.rng("test-late-event")
+    event = action_network._event(rng, world.clock.tick(), [])
+    event.modified_date = world.clock.now
+    data.events[event.id] = event
+    world.version += 1
+    for person in list(data.people.values())[:30]:  # older than anything the last run saw
+        data.add_attendance(action_network.AnAttendance(f"late-{person.id}", event.id, person.id, "accepted",
+                                                        None, None, 1_600_000_000, 1_600_000_000))
+    api.reset_log()
+    assert _sync(warehouse).status == "loaded"
+    assert query(warehouse, f"select count(*) from action_network.attendances where event_id = '{event.id}'") == [
+        (30,)]
+    assert not any("filter" in r.query for r in api.requests if event.id in r.path)
+
+
 def test_recovers_from_429_storms_and_5xx_bursts(api, warehouse, monkeypatch):
     monkeypatch.setenv("SOURCES__ACTION_NETWORK__BACKOFF_FACTOR", "0.05")
     monkeypatch.setenv("SOURCES__ACTION_NETWORK__MAX_ATTEMPTS", "8")
     api.faults.storm_429 = 2
     api.faults.error_burst = 3
     api.faults.error_rate = 0.1
+    api.faults.truncate_rate = 0.05
     result = _sync(warehouse)
     assert result.status == "loaded", result.message
     assert api.count(status=429) >= 2 and api.count(status=503) >= 3

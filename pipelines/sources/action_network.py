@@ -8,8 +8,9 @@ record is merged on its Action Network uuid, parsed from `identifiers`
 
 Attendances live under each event and taggings under each tag, so every run asks each
 known event (tag) once for its children changed since the last run: one filtered request
-per event when nothing changed. Known event and tag ids are kept in dlt's resource state,
-because the filtered event listing returns only the events that changed.
+per event when nothing changed; an event seen for the first time has all its attendances
+read. Known event and tag ids are kept in dlt's resource state, because the filtered
+event listing returns only the events that changed.
 
 The API allows 4 requests per second. One `VendorClient` (one rate limiter) serves every
 thread; collections run as parallel dlt resources and child pages as a parallel dlt
@@ -31,8 +32,6 @@ ID_PREFIX = "action_network:"
 # the filter is strict ("gt") and datetimes have whole seconds: ask again for the last second
 # seen, so a record changed within that second after the last run is not missed (merge dedups)
 CURSOR_OVERLAP = timedelta(seconds=1)
-# marks an event or tag listed from state rather than fetched: its children are still read
-KNOWN_ONLY = "_known_only"
 
 JSON_COLUMNS = {
     "people": ("identifiers", "email_addresses", "phone_numbers", "postal_addresses", "custom_fields",
@@ -113,18 +112,22 @@ class ChildCursor:
         self._state: dict | None = None
         self._start: str | None = None
 
+    def _bind(self) -> dict:
+        if self._state is None:
+            self._state = dlt.current.resource_state(self.resource_name)
+            self._start = self._state.get(self.KEY)
+        return self._state
+
     def start(self) -> str | None:
         with self._lock:
-            if self._state is None:
-                self._state = dlt.current.resource_state(self.resource_name)
-                self._start = self._state.get(self.KEY)
+            self._bind()
             return self._start
 
     def advance(self, seen: str | None) -> None:
         with self._lock:
-            assert self._state is not None, "start() first"
-            if seen is not None and (self._state.get(self.KEY) is None or seen > self._state[self.KEY]):
-                self._state[self.KEY] = seen
+            state = self._bind()
+            if seen is not None and (state.get(self.KEY) is None or seen > state[self.KEY]):
+                state[self.KEY] = seen
 
 
 def odata_after(cursor: str) -> str:
@@ -178,32 +181,36 @@ def action_network_source(
             modified_date: dlt.sources.incremental[str] = dlt.sources.incremental(
                 "modified_date", primary_key=(), on_cursor_value_missing="include"),
         ) -> Iterator[dict]:
+            """Every known parent once: `record` when it changed (else None), `new` when first seen."""
             known: list[str] = dlt.current.resource_state().setdefault("known_ids", [])
+            already_known = set(known)
             fetched: set[str] = set()
             for page in pages(table, modified_date.start_value):
                 for record in page:
                     record = prepare(record)
                     fetched.add(record["id"])
-                    yield record
+                    yield {"id": record["id"], "modified_date": record.get("modified_date"), "record": record,
+                           "new": record["id"] not in already_known}
             unchanged = [record_id for record_id in known if record_id not in fetched]
-            known.extend(sorted(fetched.difference(known)))
+            known.extend(sorted(fetched - already_known))
             for record_id in unchanged:
-                yield {"id": record_id, "modified_date": None, KNOWN_ONLY: True}
+                yield {"id": record_id, "modified_date": None, "record": None, "new": False}
 
         @dlt.transformer(data_from=listing, name=table, primary_key="id", write_disposition="merge",
                          columns=_column_hints(table))
-        def parents(record: dict) -> Iterator[dict]:
-            if not record.get(KNOWN_ONLY):
-                yield record
+        def parents(item: dict) -> Iterator[dict]:
+            if item["record"] is not None:
+                yield item["record"]
 
         cursor = ChildCursor(child_table)
 
         @dlt.transformer(data_from=listing, name=child_table, primary_key="id", write_disposition="merge",
                          columns=_column_hints(child_table), parallelized=True)
-        def children(record: dict) -> Iterator[list[dict]]:
-            since = cursor.start()
-            for page in pages(f"{table}/{record['id']}/{child_table}", since):
-                rows = [prepare(child, **{parent_column: record["id"]}) for child in page]
+        def children(item: dict) -> Iterator[list[dict]]:
+            # a parent seen for the first time has all its children read, however old they are
+            since = None if item["new"] else cursor.start()
+            for page in pages(f"{table}/{item['id']}/{child_table}", since):
+                rows = [prepare(child, **{parent_column: item["id"]}) for child in page]
                 cursor.advance(max((row["modified_date"] for row in rows if row.get("modified_date")), default=None))
                 yield rows
 
