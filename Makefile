@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PEOPLE ?= 2000
-SOURCES := mobilize action_network
+SOURCES := mobilize action_network nationbuilder
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 

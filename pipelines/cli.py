@@ -13,10 +13,14 @@ from pathlib import Path
 import duckdb
 
 from pipelines import REPO_ROOT
-from pipelines.runner import pipelines_dir, sync, transform, warehouse_path
+from pipelines.redact import redact_process_output
+from pipelines.runner import sync, transform
 from pipelines.sources import SOURCES
+from pipelines.warehouse import WarehouseBusy, pipelines_dir, snapshot_path, warehouse_path, writer_lock
 
 SANDBOX_DATA = REPO_ROOT / "sandbox_data"
+# what cron and shell scripts see when another run holds the warehouse (sysexits' EX_TEMPFAIL)
+EXIT_BUSY = 75
 # a table marking a warehouse as the demo's own, so the demo never overwrites real data
 DEMO_MARKER = "main.sandbox_demo"
 
@@ -39,16 +43,18 @@ def _table_counts(warehouse: Path, schemas: tuple[str, ...]) -> list[tuple[str, 
 def summary(warehouse: Path) -> str:
     counts = _table_counts(warehouse, (*SOURCES, "analytics"))
     lines = ["", "Warehouse summary", "-----------------"]
-    lines += [f"  {schema}.{table:<28} {count:>10,}" for schema, table, count in counts]
+    lines += [f"  {schema + '.' + table:<40} {count:>10,}" for schema, table, count in counts]
     by_name = {f"{s}.{t}": c for s, t, c in counts}
     identities, people = by_name.get("analytics.person_identities"), by_name.get("analytics.people")
     if identities is not None and people is not None:
         lines.append(f"  people matched: {identities:,} source records resolved to {people:,} people")
+    marts = snapshot_path(warehouse)
     lines += [
         "",
-        f"The warehouse is {warehouse}",
-        f"Open it with:  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse}', read_only=True).sql('from analytics.people limit 5').show()\"",
-        "or any DuckDB client (DBeaver, the duckdb CLI) on that file.",
+        f"The warehouse (the pipeline's own) is {warehouse}",
+        f"The marts for analysts and BI tools are {marts}",
+        f"Open them with:  .venv/bin/python -c \"import duckdb; duckdb.connect('{marts}', read_only=True).sql('from analytics.people limit 5').show()\"",
+        "or any DuckDB client (DBeaver, Metabase, the duckdb CLI) on that file.",
     ]
     return "\n".join(lines)
 
@@ -58,17 +64,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if unknown:
         _print(f"unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
         return 2
-    results = sync(args.sources or None, progress=args.progress, echo=_print)
-    failed = [r for r in results if r.status == "failed"]
-    if not args.no_transform and any(r.status == "loaded" for r in results):
-        if transform() != 0:
-            _print("transform: dbt build failed (see its output above)")
-            return 1
+    with writer_lock(warehouse_path(), args.wait):
+        results = sync(args.sources or None, progress=args.progress, echo=_print)
+        failed = [r for r in results if r.status == "failed"]
+        if not args.no_transform and any(r.status == "loaded" for r in results):
+            if transform() != 0:
+                _print("transform: dbt build failed (see its output above); the marts snapshot was left as it was")
+                return 1
     return 1 if failed else 0
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    return transform()
+    with writer_lock(warehouse_path(), args.wait):
+        return transform()
 
 
 def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
@@ -94,19 +102,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.sandbox import Sandbox
 
     warehouse = warehouse_path()
-    if not _start_demo_warehouse(warehouse, args.people, args.seed):
-        return 1
-    _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
-    with Sandbox(people=args.people, seed=args.seed, rate_limited=not args.no_rate_limits) as sandbox:
-        sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
-        os.environ.update(sandbox.env())
-        _print(f"demo: fake vendor APIs on {', '.join(s.url for s in sandbox.services.values())}")
-        results = sync(None, warehouse, progress=True, echo=_print)
-    if any(r.status == "failed" for r in results):
-        return 1
-    _print("demo: building the marts (dbt build)")
-    if transform(warehouse) != 0:
-        return 1
+    with writer_lock(warehouse, args.wait):
+        if not _start_demo_warehouse(warehouse, args.people, args.seed):
+            return 1
+        _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
+        with Sandbox(people=args.people, seed=args.seed, rate_limited=not args.no_rate_limits) as sandbox:
+            sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
+            os.environ.update(sandbox.env())
+            redact_process_output()
+            _print(f"demo: fake vendor APIs on {', '.join(s.url for s in sandbox.services.values())}")
+            results = sync(None, warehouse, progress=True, echo=_print)
+        if any(r.status == "failed" for r in results):
+            return 1
+        _print("demo: building the marts (dbt build)")
+        if transform(warehouse) != 0:
+            return 1
     _print(summary(warehouse))
     return 0
 
@@ -140,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
     sync_cmd.add_argument("--progress", action="store_true", help="log dlt progress every few seconds")
     sync_cmd.set_defaults(run=cmd_sync)
 
-    commands.add_parser("transform", help="dbt build on the warehouse").set_defaults(run=cmd_transform)
+    transform_cmd = commands.add_parser("transform", help="dbt build on the warehouse, then publish the marts snapshot")
+    transform_cmd.set_defaults(run=cmd_transform)
 
     for name, run, help_text in (("demo", cmd_demo, "sandbox → sync → marts → summary"),
                                  ("sandbox", cmd_sandbox, "serve the fake vendors until stopped")):
@@ -150,12 +161,22 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--no-rate-limits", action="store_true",
                              help="serve the fakes without their vendors' rate limits (faster, less faithful)")
         command.set_defaults(run=run)
+    for writer in (sync_cmd, transform_cmd, commands.choices["demo"]):
+        writer.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                            help="if another run holds the warehouse, wait this long for it (default: exit at once)")
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
+    # the warehouse, its snapshot and dlt's state hold people's contact details: owner only
+    os.umask(0o077)
+    redact_process_output()
     args = parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except WarehouseBusy as busy:
+        _print(str(busy))
+        return EXIT_BUSY
 
 
 if __name__ == "__main__":

@@ -13,19 +13,14 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import REPO_ROOT
+from pipelines.redact import redact, scrub_file, secret_values
 from pipelines.sources import SOURCES, source_factory
+from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
+
+__all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path", "sync", "sync_source",
+           "transform", "warehouse_path"]
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-
-
-def warehouse_path() -> Path:
-    """`WAREHOUSE_PATH`, else `warehouse.duckdb` at the repo root."""
-    return Path(os.environ.get("WAREHOUSE_PATH") or REPO_ROOT / "warehouse.duckdb").resolve()
-
-
-def pipelines_dir(warehouse: Path) -> Path:
-    """dlt's working state lives beside the warehouse it belongs to."""
-    return warehouse.parent / f".{warehouse.stem}.dlt"
 
 
 @dataclass
@@ -68,6 +63,14 @@ def sync_source(name: str, warehouse: Path, progress: bool = False) -> SyncResul
 
     pipeline = make_pipeline(name, warehouse, progress)
     try:
+        return _run(name, source, pipeline)
+    finally:
+        # dlt's run trace keeps exception messages, and those can quote URLs that carry tokens
+        scrub_file(Path(pipeline.working_dir) / "trace.pickle", secret_values())
+
+
+def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline) -> SyncResult:
+    try:
         if pipeline.has_pending_data:
             # a run that died after extract left packages: load them before extracting anew,
             # or pipeline.run() would load only those and return
@@ -76,7 +79,7 @@ def sync_source(name: str, warehouse: Path, progress: bool = False) -> SyncResul
         pipeline.run(source, loader_file_format="parquet")
     except PipelineStepFailed as failed:
         cause = root_cause(failed)
-        return SyncResult(name, "failed", f"{type(cause).__name__}: {cause}")
+        return SyncResult(name, "failed", redact(f"{type(cause).__name__}: {cause}", secret_values()))
     row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
@@ -92,6 +95,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
         echo(f"{name}: {result.status} — {result.message}" + (f" ({details})" if details else ""))
         results.append(result)
+    make_private(warehouse)
     return results
 
 
@@ -104,4 +108,10 @@ def dbt(*args: str, warehouse: Path | None = None, check: bool = True) -> subpro
 
 
 def transform(warehouse: Path | None = None) -> int:
-    return dbt("build", warehouse=warehouse, check=False).returncode
+    """dbt build; only when every model and test passed is the marts snapshot republished."""
+    warehouse = warehouse or warehouse_path()
+    code = dbt("build", warehouse=warehouse, check=False).returncode
+    if code == 0:
+        publish_snapshot(warehouse)
+    make_private(warehouse)
+    return code

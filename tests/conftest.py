@@ -12,6 +12,20 @@ import pytest
 from pipelines.sandbox import Sandbox
 
 
+_REPORT_LINES: list[str] = []
+
+
+@pytest.fixture
+def report():  # noqa: ANN201
+    """Prints a line in the test run's summary: figures a test measured, shown even when it passes."""
+    return _REPORT_LINES.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    for line in _REPORT_LINES:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DuckDB warehouse path for one test; WAREHOUSE_PATH points at it."""
@@ -49,3 +63,35 @@ def table_rows(warehouse: Path, table: str, exclude_prefix: str = "_dlt") -> set
             "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
             "order by ordinal_position", [table]).fetchall() if not c.startswith(exclude_prefix)]
         return set(con.execute(f"select {', '.join(columns)} from {table}").fetchall())
+
+
+def compare_schemas(clean: Path, other: Path, schema: str) -> tuple[int, int, list[str]]:
+    """(rows lost, rows duplicated, tables missing) of one schema in `other` against `clean`.
+
+    Rows are compared whole, as multisets, without dlt's bookkeeping columns (load ids differ).
+    """
+    lost = duplicated = 0
+    missing: list[str] = []
+    with duckdb.connect() as con:
+        con.execute(f"attach '{clean}' as clean (read_only)")
+        con.execute(f"attach '{other}' as other (read_only)")
+        tables = con.execute(
+            "select table_name from duckdb_tables() where database_name = 'clean' and schema_name = ? "
+            "and table_name not like '\\_dlt%' escape '\\' order by 1", [schema]).fetchall()
+        assert tables, f"the clean run loaded no {schema} tables"
+        for (table,) in tables:
+            columns = [name for (name,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'clean' and schema_name = ? "
+                "and table_name = ? and column_name not like '\\_dlt%' escape '\\' order by column_index",
+                [schema, table]).fetchall()]
+            exists = con.execute("select count(*) from duckdb_tables() where database_name = 'other' "
+                                 "and schema_name = ? and table_name = ?", [schema, table]).fetchone()[0]
+            if not exists:
+                missing.append(f"{schema}.{table}")
+                continue
+            select = ", ".join(f'"{c}"' for c in columns)
+            lost += con.execute(f'select count(*) from (select {select} from clean.{schema}."{table}" except all '
+                                f'select {select} from other.{schema}."{table}")').fetchone()[0]
+            duplicated += con.execute(f'select count(*) from (select {select} from other.{schema}."{table}" '
+                                      f'except all select {select} from clean.{schema}."{table}")').fetchone()[0]
+    return lost, duplicated, missing

@@ -109,3 +109,14 @@ def test_fake_rate_limit_answers_429_with_retry_after():
         statuses = [requests.get(f"{service.url}/items", headers={"X-Key": "right"}, timeout=5) for _ in range(4)]
     limited = [r for r in statuses if r.status_code == 429]
     assert limited and all(int(r.headers["Retry-After"]) >= 1 for r in limited)
+
+
+def test_unreachable_hosts_are_reported_without_the_query_string():
+    client = VendorClient(
+        vendor="Echo", base_url="http://127.0.0.1:9", credential_variable="SOURCES__ECHO__KEY",
+        policy=HttpPolicy(max_attempts=2, backoff_factor=0.01, timeout=2),
+    )
+    with pytest.raises(VendorHttpError) as error:
+        client.get("items", params={"access_token": "s3cret"})
+    assert "Echo could not be reached at http://127.0.0.1:9/items" in str(error.value)
+    assert "s3cret" not in str(error.value)

@@ -1,7 +1,12 @@
 {#- Normalizers shared by every source's person records; identity resolution matches on their output. -#}
 
+{#- trim() removes only spaces; forms also send tabs, newlines, no-break spaces and control characters. -#}
+{% macro trim_whitespace(column) -%}
+    regexp_replace({{ column }}, '^[\s\p{Z}\p{Cc}]+|[\s\p{Z}\p{Cc}]+$', '', 'g')
+{%- endmacro %}
+
 {% macro normalize_email(column) -%}
-    nullif(lower(trim({{ column }})), '')
+    nullif(lower({{ trim_whitespace(column) }}), '')
 {%- endmacro %}
 
 {#-
@@ -15,8 +20,8 @@
     (case
         when {{ column }} is null then null
         when length(regexp_replace({{ column }}, '[^0-9]', '', 'g')) < 7 then null
-        when trim({{ column }}) like '+%' then '+' || regexp_replace({{ column }}, '[^0-9]', '', 'g')
-        when trim({{ column }}) like '00%' then '+' || substr(regexp_replace({{ column }}, '[^0-9]', '', 'g'), 3)
+        when {{ trim_whitespace(column) }} like '+%' then '+' || regexp_replace({{ column }}, '[^0-9]', '', 'g')
+        when {{ trim_whitespace(column) }} like '00%' then '+' || substr(regexp_replace({{ column }}, '[^0-9]', '', 'g'), 3)
         {%- if code == '1' %}
         when length(regexp_replace({{ column }}, '[^0-9]', '', 'g')) = 11
              and regexp_replace({{ column }}, '[^0-9]', '', 'g') like '1%'
@@ -28,7 +33,7 @@
 
 {#- Lower case, no accents, no punctuation or spacing: "  O'Brien " and "obrien" compare equal. -#}
 {% macro normalize_name(column) -%}
-    nullif(regexp_replace(lower(strip_accents(trim({{ column }}))), '[^a-z]', '', 'g'), '')
+    nullif(regexp_replace(lower(strip_accents({{ column }})), '[^a-z]', '', 'g'), '')
 {%- endmacro %}
 
 {#- Unix seconds (as vendors send them) to a UTC timestamptz. -#}

@@ -3,7 +3,7 @@
 A `FakeService` runs one vendor's WSGI handler on 127.0.0.1 in a background thread and
 wraps it with what real APIs do to their clients: a token-bucket rate limit answered with
 429 and `Retry-After`, and switchable faults (5xx at a rate or in a burst, 429 storms,
-slow responses, bodies cut short). It records every request so tests and benchmarks can
+slow responses, bodies cut short, a stale response replayed). It records every request so tests and benchmarks can
 count what a source actually asked for.
 """
 
@@ -33,6 +33,7 @@ class Faults:
     slow_rate: float = 0.0  # share of requests delayed by slow_seconds
     slow_seconds: float = 0.0
     truncate_rate: float = 0.0  # share of bodies cut short (the connection closes mid-body)
+    replay: int = 0  # the next N requests get the previous successful response again (a stale cache)
     seed: int = 0
     _rng: random.Random = field(default=None, repr=False)  # type: ignore[assignment]
 
@@ -118,6 +119,7 @@ class FakeService:
         self._server = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._last_ok: tuple[bytes, str | None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> "FakeService":
@@ -173,12 +175,19 @@ class FakeService:
             if faults.error_burst > 0:
                 faults.error_burst -= 1
                 return self._error_body(503, "service unavailable")
+            if faults.replay > 0 and self._last_ok is not None:
+                faults.replay -= 1
+                body, mimetype = self._last_ok
+                return Response(body, status=200, mimetype=mimetype)
             roll_error, roll_slow, roll_truncate = faults.roll(), faults.roll(), faults.roll()
         if roll_error < faults.error_rate:
             return self._error_body(500 + int(roll_error * 1000) % 5, "internal server error")
         if roll_slow < faults.slow_rate:
             time.sleep(faults.slow_seconds)
         response = self.handler(request)
+        if response.status_code == 200 and not response.is_streamed:
+            with self._lock:
+                self._last_ok = (response.get_data(), response.mimetype)
         if roll_truncate < faults.truncate_rate and response.status_code == 200:
             body = response.get_data()
             response = Response(_TruncatedBody(body), status=200, mimetype=response.mimetype)

@@ -9,6 +9,7 @@ from typing import Callable
 SOURCES: dict[str, str] = {
     "mobilize": "pipelines.sources.mobilize:mobilize_source",
     "action_network": "pipelines.sources.action_network:action_network_source",
+    "nationbuilder": "pipelines.sources.nationbuilder:nationbuilder_source",
 }
 
 

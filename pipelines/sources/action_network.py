@@ -25,6 +25,7 @@ from typing import Iterator, Sequence
 
 import dlt
 
+from pipelines.sources.columns import column_hints
 from pipelines.sources.http import HAL_RECORDS, HalNextLinkPaginator, HttpPolicy, VendorClient
 
 API_KEY_VARIABLE = "SOURCES__ACTION_NETWORK__API_KEY"
@@ -54,12 +55,11 @@ NULLABLE_COLUMNS = {
 }
 
 
+TIMESTAMP_COLUMNS = {"created_date": "timestamp", "modified_date": "timestamp"}
+
+
 def _column_hints(table: str) -> dict:
-    hints = {column: {"data_type": "json"} for column in JSON_COLUMNS.get(table, ())}
-    hints |= {column: {"data_type": "timestamp"} for column in ("created_date", "modified_date")}
-    hints |= {column: {"data_type": data_type, "nullable": True}
-              for column, data_type in NULLABLE_COLUMNS.get(table, {}).items()}
-    return hints
+    return column_hints(JSON_COLUMNS.get(table, ()), TIMESTAMP_COLUMNS | NULLABLE_COLUMNS.get(table, {}))
 
 
 def action_network_id(record: dict) -> str:

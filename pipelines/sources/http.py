@@ -8,13 +8,15 @@ source), and errors that tell the operator what to do instead of a bare status l
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from requests import HTTPError, Response
+from requests import HTTPError, Request, RequestException, Response
 from requests.adapters import HTTPAdapter
 
 from dlt.sources.helpers.requests import Client
@@ -94,10 +96,67 @@ class _PacedClient(Client):
         self._adapter = _PacedAdapter(limiter, pool_maxsize=policy.max_connections)
 
 
-def _where(response: Response) -> str:
+def _where(response: Response | Request | None) -> str:
     """The URL without its query string: query strings can carry tokens."""
-    parts = urlsplit(response.url)
+    parts = urlsplit(getattr(response, "url", None) or "")
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def resolve_next_path(base_url: str, reference: str) -> str:
+    """A vendor's `next` reference as a URL, its query string kept byte for byte.
+
+    Absolute URLs are used as given. A path from the host ("/api/v1/people?…") is put
+    under `base_url`'s host *and* any prefix before the API's own path, so a base URL
+    behind a proxy (`https://proxy/nb/api/v1`) keeps working; other relative references
+    resolve against `base_url` as a directory.
+    """
+    if urlsplit(reference).scheme:
+        return reference
+    base = urlsplit(base_url.rstrip("/"))
+    if not reference.startswith("/"):
+        return urljoin(base_url.rstrip("/") + "/", reference)
+    path = reference.split("?", 1)[0]
+    segments = base.path.split("/")  # ["", "nb", "api", "v1"]
+    for cut in range(1, len(segments)):
+        api_path = "/".join(["", *segments[cut:]])
+        if api_path != "/" and (path == api_path or path.startswith(api_path + "/")):
+            return f"{base.scheme}://{base.netloc}{'/'.join(segments[:cut])}{reference}"
+    return f"{base.scheme}://{base.netloc}{reference}"
+
+
+class NextPathPaginator(JSONLinkPaginator):
+    """Follows a `next` link or path from the response body exactly as the vendor gave it.
+
+    For opaque cursors such as NationBuilder's `__nonce`/`__token` paths: nothing is
+    re-encoded and the first request's query parameters are not sent again (the next
+    path carries what the vendor needs). The same link served again (a stale replay) is
+    followed again; served more than `max_repeats` times in a row, it is an error rather
+    than an endless loop.
+    """
+
+    def __init__(self, base_url: str, next_url_path: str = "next", max_repeats: int = 3) -> None:
+        super().__init__(next_url_path=next_url_path)
+        self.base_url = base_url
+        self.max_repeats = max_repeats
+        self._previous: str | None = None
+        self._repeats = 0
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        super().update_state(response, data)
+        if self._next_reference is not None and self._next_reference == self._previous:
+            self._repeats += 1
+            if self._repeats > self.max_repeats:
+                raise VendorHttpError(
+                    f"the API at {_where(response)} answered with the same next link "
+                    f"{self._repeats} times in a row; stopping instead of looping", response=response)
+        else:
+            self._repeats = 0
+        self._previous = self._next_reference
+
+    def update_request(self, request: Request) -> None:
+        if self._next_reference:
+            request.url = resolve_next_path(self.base_url, self._next_reference)
+        request.params = None
 
 
 def _error_hook(vendor: str, credential_variable: str):  # noqa: ANN202
@@ -113,6 +172,32 @@ def _error_hook(vendor: str, credential_variable: str):  # noqa: ANN202
             raise VendorHttpError(f"{vendor} answered HTTP {status} at {_where(response)}: {body}", response=response)
 
     return check
+
+
+def _repair_text(value: Any) -> Any:
+    """Lone UTF-16 surrogates (JSON's `\\udcff` escapes) to U+FFFD, in every string of a document."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_repair_text(item) for item in value]
+    if isinstance(value, dict):
+        return {_repair_text(key): _repair_text(item) for key, item in value.items()}
+    return value
+
+
+def _decode_json(response: Response) -> Any:
+    """JSON is UTF-8 (RFC 8259): bytes that are not become U+FFFD instead of failing the page.
+
+    A JSON escape can also name half a UTF-16 pair, which Python accepts but no UTF-8 writer
+    (Parquet, DuckDB) does; such documents are repaired, so one bad name never fails a load.
+    """
+    text = response.content.decode("utf-8", errors="replace")
+    document = json.loads(text)
+    return _repair_text(document) if "\\ud" in text.lower() else document
+
+
+def _tolerant_json(response: Response, *args: Any, **kwargs: Any) -> None:
+    response.json = functools.partial(_decode_json, response)  # type: ignore[method-assign]
 
 
 class HalNextLinkPaginator(JSONLinkPaginator):
@@ -153,6 +238,8 @@ class VendorClient(RESTClient):
         paginator: BasePaginator | None = None,
         data_selector: str | None = None,
     ) -> None:
+        self.vendor = vendor
+        self.policy = policy
         super().__init__(
             base_url=base_url.rstrip("/"),
             headers=headers,
@@ -161,7 +248,7 @@ class VendorClient(RESTClient):
             data_selector=data_selector,
             session=_PacedClient(policy).session,
         )
-        self._hooks = {"response": [_error_hook(vendor, credential_variable)]}
+        self._hooks = {"response": [_error_hook(vendor, credential_variable), _tolerant_json]}
 
     def paginate(self, path: str = "", **kwargs: Any):  # noqa: ANN201 - RESTClient's signature
         kwargs.setdefault("hooks", self._hooks)
@@ -170,3 +257,14 @@ class VendorClient(RESTClient):
     def get(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Response:
         kwargs.setdefault("hooks", self._hooks)
         return super().get(path, params=params, **kwargs)
+
+    def _send_request(self, request: Request, **kwargs: Any) -> Response:
+        try:
+            return super()._send_request(request, **kwargs)
+        except (VendorHttpError, VendorAuthError):
+            raise
+        except RequestException as error:
+            # requests' own messages quote the full URL, query string (and token) included
+            raise VendorHttpError(
+                f"{self.vendor} could not be reached at {_where(request)} after "
+                f"{self.policy.max_attempts} attempts: {type(error).__name__}") from None

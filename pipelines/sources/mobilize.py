@@ -15,6 +15,7 @@ import dlt
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
+from pipelines.sources.columns import column_hints
 from pipelines.sources.http import HttpPolicy, VendorClient
 
 API_KEY_VARIABLE = "SOURCES__MOBILIZE__API_KEY"
@@ -52,10 +53,7 @@ NULLABLE_COLUMNS = {
 
 
 def _column_hints(table: str) -> dict:
-    hints = {column: {"data_type": "json"} for column in JSON_COLUMNS.get(table, ())}
-    hints |= {column: {"data_type": data_type, "nullable": True}
-              for column, data_type in NULLABLE_COLUMNS.get(table, {}).items()}
-    return hints
+    return column_hints(JSON_COLUMNS.get(table, ()), NULLABLE_COLUMNS.get(table))
 
 
 @dlt.source(name="mobilize")

@@ -10,6 +10,10 @@ mobilize_attendances as (
     select * from {{ ref('stg_mobilize__attendances') }}
 ),
 
+nationbuilder_people as (
+    select * from {{ ref('stg_nationbuilder__people') }}
+),
+
 -- attendance payloads carry the person too: people not (yet) listed as affiliated still count
 mobilize_attendees as (
     select
@@ -83,10 +87,31 @@ action_network as (
     from action_network_people
 ),
 
+-- email is NationBuilder's best (primary, not bad) address; every filled slot also matches
+nationbuilder as (
+    select
+        'nationbuilder' as source,
+        person_id as source_person_id,
+        first_name as given_name,
+        last_name as family_name,
+        email,
+        list_distinct(list_filter([email1, email2, email3, email4], lambda e: nullif(trim(e), '') is not null))
+            as other_emails,
+        coalesce(mobile, phone, work_phone_number) as phone,
+        coalesce(home_postal_code, primary_postal_code) as postal_code,
+        case mobile_opt_in when true then 'OPT_IN' when false then 'OPT_OUT' end as sms_opt_in_status,
+        email_opt_in and unsubscribed_at is null as is_email_subscribed,
+        created_at,
+        updated_at
+    from nationbuilder_people
+),
+
 final as (
     select * from mobilize
     union all
     select * from action_network
+    union all
+    select * from nationbuilder
 )
 
 select * from final

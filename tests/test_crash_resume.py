@@ -1,0 +1,82 @@
+"""Nothing lost, nothing doubled: SIGKILL a sync at random moments, then let it finish.
+
+For every source the sandbox serves, a clean warehouse is built by one uninterrupted sync.
+A second warehouse is built by syncs killed without warning, again and again, at moments
+spread over the clean run's duration (extract, normalize and load all take their share),
+and finally one sync allowed to finish. Both warehouses must then hold the same rows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines import REPO_ROOT
+from pipelines.sandbox import Sandbox
+from pipelines.sandbox.world import VENDORS
+from tests.conftest import compare_schemas
+
+TOTAL_KILLS = 20
+KILL_SEED = int(os.environ.get("CRASH_RESUME_SEED", "20261123"))
+
+
+def _sync_command(source: str) -> list[str]:
+    return [sys.executable, "-m", "pipelines", "sync", "--no-transform", source]
+
+
+def _run_to_completion(source: str, env: dict[str, str]) -> float:
+    started = time.monotonic()
+    finished = subprocess.run(_sync_command(source), env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=300)
+    assert finished.returncode == 0, f"{source} sync failed:\n{finished.stdout}\n{finished.stderr}"
+    return time.monotonic() - started
+
+
+def _kill_at(source: str, env: dict[str, str], delay: float) -> int | None:
+    """Starts a sync and SIGKILLs its whole process group after `delay` seconds (None: it finished first)."""
+    process = subprocess.Popen(_sync_command(source), env=env, cwd=REPO_ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        process.wait(timeout=delay)
+        return process.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return None
+
+
+def test_syncs_killed_at_random_moments_end_with_the_clean_runs_rows(tmp_path: Path, report) -> None:  # noqa: ANN001
+    rng = random.Random(KILL_SEED)
+    kills_per_source = math.ceil(TOTAL_KILLS / len(VENDORS))
+    kills = lost = duplicated = 0
+    missing: list[str] = []
+    with Sandbox(people=200, seed=5) as sandbox:
+        base_env = {**os.environ, **sandbox.env()}
+        for source in VENDORS:
+            clean = tmp_path / f"clean_{source}.duckdb"
+            crashed = tmp_path / f"crashed_{source}.duckdb"
+            clean_seconds = _run_to_completion(source, {**base_env, "WAREHOUSE_PATH": str(clean)})
+            crashed_env = {**base_env, "WAREHOUSE_PATH": str(crashed)}
+            source_kills = attempts = 0
+            while source_kills < kills_per_source and attempts < 3 * kills_per_source:
+                attempts += 1
+                # from start-up to near the clean run's end: extract, normalize and load all get their share
+                if _kill_at(source, crashed_env, rng.uniform(0.1, 0.85) * clean_seconds) is None:
+                    source_kills += 1
+            kills += source_kills
+            _run_to_completion(source, crashed_env)
+            source_lost, source_duplicated, source_missing = compare_schemas(clean, crashed, source)
+            lost, duplicated = lost + source_lost, duplicated + source_duplicated
+            missing += source_missing
+    report(f"crash-resume: {kills} kills, {lost} rows lost, {duplicated} rows duplicated")
+    assert not missing, f"tables the killed runs never produced: {missing}"
+    assert (lost, duplicated) == (0, 0)
+    assert kills >= TOTAL_KILLS, "syncs kept finishing before their kill: the harness no longer tests anything"
