@@ -9,7 +9,11 @@ SOURCES := mobilize action_network nationbuilder
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 
-.PHONY: help install demo test bench sync $(addprefix sync-,$(SOURCES)) transform sandbox clean
+.PHONY: help install demo test bench sync $(addprefix sync-,$(SOURCES)) transform sandbox clean \
+	status schedule freshness docs docs-serve sql export report chromium
+DOCS_PORT ?= 8080
+DBT := $(BIN)/dbt --no-use-colors
+DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 
 help:
 	@echo "make demo        sandbox -> sync every source -> marts -> summary (PEOPLE=$(PEOPLE))"
@@ -19,6 +23,13 @@ help:
 	@echo "make transform   dbt build on $(WAREHOUSE_PATH)"
 	@echo "make sandbox     serve the fake vendor APIs until Ctrl-C"
 	@echo "make bench       benchmarks (BENCH=name to run one), figures as ratios to a ceiling"
+	@echo "make status      per source: last success, rows, cursors, freshness, last error (non-zero if stale/failing)"
+	@echo "make schedule    print crontab lines for this checkout"
+	@echo "make freshness   dbt source freshness on every synced raw table"
+	@echo "make docs        build the dbt docs site; make docs-serve serves it on 127.0.0.1:$(DOCS_PORT)"
+	@echo "make sql         SQL shell on the marts snapshot (read-only)"
+	@echo "make export      the marts as exports/<mart>.parquet"
+	@echo "make report      rewrite reports/latest.html (every sync does)"
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +41,18 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/python -m pipelines demo --people $(PEOPLE)
 
-test: $(INSTALLED)
+test: $(INSTALLED) chromium
 	$(BIN)/python -m pytest
+
+# the run report's render test needs headless Chromium: install Debian's package when it is
+# missing and we may (root with apt-get); otherwise that one test skips and says why
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { echo "installing chromium for the report render test (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; }; } || \
+	  echo "chromium not available: the report render test will skip"
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench $(BENCH)
@@ -45,8 +66,33 @@ sync-%: $(INSTALLED)
 transform: $(INSTALLED)
 	$(BIN)/python -m pipelines transform
 
+status: $(INSTALLED)
+	$(BIN)/python -m pipelines status
+
+schedule: $(INSTALLED)
+	@$(BIN)/python -m pipelines schedule
+
+freshness: $(INSTALLED)
+	$(BIN)/python -m pipelines freshness
+
+docs: $(INSTALLED)
+	$(DBT) docs generate $(DBT_DIRS)
+	@echo "docs: dbt_project/target/index.html (make docs-serve to browse)"
+
+docs-serve: docs
+	$(DBT) docs serve $(DBT_DIRS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+sql: $(INSTALLED)
+	@$(BIN)/python -m pipelines sql
+
+export: $(INSTALLED)
+	$(BIN)/python -m pipelines export
+
+report: $(INSTALLED)
+	$(BIN)/python -m pipelines report
+
 sandbox: $(INSTALLED)
 	$(BIN)/python -m pipelines sandbox --people $(PEOPLE)
 
 clean:
-	rm -rf $(VENV) warehouse.duckdb .warehouse.dlt dbt_project/target dbt_project/logs sandbox_data
+	rm -rf $(VENV) warehouse.duckdb warehouse_marts.duckdb warehouse_runs.jsonl .warehouse.dlt dbt_project/target dbt_project/logs sandbox_data reports exports

@@ -1,4 +1,4 @@
-"""`python -m pipelines …`: sync, transform, demo, sandbox."""
+"""`python -m pipelines …`: sync, transform, demo, sandbox, status, schedule, freshness, sql, export, report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import REPO_ROOT
+from pipelines import REPO_ROOT, output
+from pipelines.operations import finish_sync, register
 from pipelines.redact import redact_process_output
 from pipelines.runner import sync, transform
 from pipelines.sources import SOURCES
@@ -26,7 +27,7 @@ DEMO_MARKER = "main.sandbox_demo"
 
 
 def _print(message: str) -> None:
-    print(message, flush=True)
+    output.current().info(message)
 
 
 def _table_counts(warehouse: Path, schemas: tuple[str, ...]) -> list[tuple[str, str, int]]:
@@ -64,14 +65,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if unknown:
         _print(f"unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
         return 2
-    with writer_lock(warehouse_path(), args.wait):
-        results = sync(args.sources or None, progress=args.progress, echo=_print)
-        failed = [r for r in results if r.status == "failed"]
+    out = output.current()
+    warehouse = warehouse_path()
+    with writer_lock(warehouse, args.wait):
+        with out.progress("syncing") as update:
+            def echo(message: str) -> None:
+                update(message)
+                _print(message)
+
+            results = sync(args.sources or None, warehouse, progress=args.progress or out.verbose, echo=echo,
+                           refresh="drop_sources" if args.full_refresh else None)
+        transform_code = None
         if not args.no_transform and any(r.status == "loaded" for r in results):
-            if transform() != 0:
-                _print("transform: dbt build failed (see its output above); the marts snapshot was left as it was")
-                return 1
-    return 1 if failed else 0
+            _print("transform: building the marts (dbt build)")
+            transform_code = transform(warehouse)
+    return finish_sync(results, transform_code, warehouse)
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
@@ -111,12 +119,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             os.environ.update(sandbox.env())
             redact_process_output()
             _print(f"demo: fake vendor APIs on {', '.join(s.url for s in sandbox.services.values())}")
-            results = sync(None, warehouse, progress=True, echo=_print)
+            results = sync(None, warehouse, progress=not output.current().quiet, echo=_print)
         if any(r.status == "failed" for r in results):
-            return 1
+            return finish_sync(results, None, warehouse)
         _print("demo: building the marts (dbt build)")
-        if transform(warehouse) != 0:
-            return 1
+        code = finish_sync(results, transform(warehouse), warehouse)
+        if code != 0:
+            return code
     _print(summary(warehouse))
     return 0
 
@@ -140,22 +149,27 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, parents=[_common(True)])
     commands = root.add_subparsers(dest="command", required=True)
+    common = _common(False)
 
-    sync_cmd = commands.add_parser("sync", help="sync sources into the warehouse, then build the marts")
+    sync_cmd = commands.add_parser("sync", parents=[common], help="sync sources into the warehouse, then build the marts")
     sync_cmd.add_argument("sources", nargs="*", metavar="SOURCE",
                           help=f"any of: {', '.join(SOURCES)} (default: all configured)")
     sync_cmd.add_argument("--no-transform", action="store_true", help="skip dbt build afterwards")
     sync_cmd.add_argument("--progress", action="store_true", help="log dlt progress every few seconds")
+    sync_cmd.add_argument("--full-refresh", action="store_true",
+                          help="drop each source's tables and cursors and load everything again")
     sync_cmd.set_defaults(run=cmd_sync)
 
-    transform_cmd = commands.add_parser("transform", help="dbt build on the warehouse, then publish the marts snapshot")
+    transform_cmd = commands.add_parser("transform", parents=[common],
+                                        help="dbt build on the warehouse, then publish the marts snapshot")
     transform_cmd.set_defaults(run=cmd_transform)
+    register(commands, common)
 
     for name, run, help_text in (("demo", cmd_demo, "sandbox → sync → marts → summary"),
                                  ("sandbox", cmd_sandbox, "serve the fake vendors until stopped")):
-        command = commands.add_parser(name, help=help_text)
+        command = commands.add_parser(name, parents=[common], help=help_text)
         command.add_argument("--people", type=int, default=2000, help="size of the synthetic world")
         command.add_argument("--seed", type=int, default=7)
         command.add_argument("--no-rate-limits", action="store_true",
@@ -167,11 +181,25 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _common(root: bool) -> argparse.ArgumentParser:
+    """--quiet/--verbose/--log-file, accepted before or after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    default = {} if root else {"default": argparse.SUPPRESS}
+    volume = common.add_mutually_exclusive_group()
+    volume.add_argument("-q", "--quiet", action="store_true", help="print errors only", **default)
+    volume.add_argument("-v", "--verbose", action="store_true", help="print progress and details", **default)
+    common.add_argument("--log-file", type=Path, metavar="PATH",
+                        help="also log every line to PATH (rotated at 10 MB, 7 kept)", **({"default": None} | default))
+    return common
+
+
 def main(argv: list[str] | None = None) -> int:
     # the warehouse, its snapshot and dlt's state hold people's contact details: owner only
     os.umask(0o077)
     redact_process_output()
     args = parser().parse_args(argv)
+    level = output.QUIET if args.quiet else output.VERBOSE if args.verbose else output.NORMAL
+    output.configure(level, args.log_file)
     try:
         return args.run(args)
     except WarehouseBusy as busy:

@@ -12,7 +12,7 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines import REPO_ROOT
+from pipelines import REPO_ROOT, runlog
 from pipelines.redact import redact, scrub_file, secret_values
 from pipelines.sources import SOURCES, source_factory
 from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
@@ -23,17 +23,22 @@ __all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 
+def pipeline_name(source: str) -> str:
+    return f"warehouse_{source}"
+
+
 @dataclass
 class SyncResult:
     source: str
     status: str  # "loaded", "skipped" or "failed"
     message: str = ""
     rows: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
 
 
 def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.Pipeline:
     return dlt.pipeline(
-        pipeline_name=f"warehouse_{source}",
+        pipeline_name=pipeline_name(source),
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=source,
         pipelines_dir=str(pipelines_dir(warehouse)),
@@ -52,7 +57,8 @@ def root_cause(error: BaseException) -> BaseException:
     return ours[0] if ours else chain[-1]
 
 
-def sync_source(name: str, warehouse: Path, progress: bool = False) -> SyncResult:
+def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str | None = None) -> SyncResult:
+    """One source into the warehouse. `refresh="drop_sources"` reloads it whole (tables and cursors)."""
     try:
         source = source_factory(name)()
     except ConfigFieldMissingException as missing:
@@ -63,35 +69,62 @@ def sync_source(name: str, warehouse: Path, progress: bool = False) -> SyncResul
 
     pipeline = make_pipeline(name, warehouse, progress)
     try:
-        return _run(name, source, pipeline)
+        return _run(name, source, pipeline, refresh)
     finally:
         # dlt's run trace keeps exception messages, and those can quote URLs that carry tokens
         scrub_file(Path(pipeline.working_dir) / "trace.pickle", secret_values())
 
 
-def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline) -> SyncResult:
+def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refresh: str | None) -> SyncResult:
     try:
         if pipeline.has_pending_data:
             # a run that died after extract left packages: load them before extracting anew,
             # or pipeline.run() would load only those and return
             pipeline.run()
         # parquet files load into DuckDB far faster than the default INSERT statements
-        pipeline.run(source, loader_file_format="parquet")
+        pipeline.run(source, loader_file_format="parquet", refresh=refresh)
     except PipelineStepFailed as failed:
         cause = root_cause(failed)
-        return SyncResult(name, "failed", redact(f"{type(cause).__name__}: {cause}", secret_values()))
+        message = redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values())
+        return SyncResult(name, "failed", message, rejected=failed_jobs(failed))
     row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
 
 
+def where_failed(failed: PipelineStepFailed) -> str:
+    """`resource events_org_1, extract step: ` — which part of the source failed, for the error line."""
+    current: BaseException | None = failed
+    seen: list[BaseException] = []
+    while current is not None and current not in seen:
+        seen.append(current)
+        if getattr(current, "pipe_name", None):
+            return f"resource {current.pipe_name}, {failed.step} step: "
+        current = current.__cause__ or current.__context__
+    return f"{failed.step} step: "
+
+
+def failed_jobs(failed: PipelineStepFailed) -> dict[str, str]:
+    """Load jobs dlt gave up on, by table: what a run rejected."""
+    info = getattr(failed, "step_info", None)
+    rejected: dict[str, str] = {}
+    for package in getattr(info, "load_packages", None) or []:
+        for job in package.jobs.get("failed_jobs", []):
+            rejected[job.job_file_info.table_name] = (job.failed_message or "load job failed").splitlines()[0][:300]
+    return rejected
+
+
 def sync(names: list[str] | None = None, warehouse: Path | None = None, progress: bool = False,
-         echo=print) -> list[SyncResult]:  # noqa: ANN001
+         echo=print, refresh: str | None = None) -> list[SyncResult]:  # noqa: ANN001
     warehouse = warehouse or warehouse_path()
     results = []
     for name in names or list(SOURCES):
         echo(f"{name}: syncing into {warehouse}")
-        result = sync_source(name, warehouse, progress)
+        started = runlog.now()
+        result = sync_source(name, warehouse, progress, refresh)
+        runlog.append(warehouse, runlog.RunRecord(
+            name, result.status, started, runlog.now(), result.message, result.rows, result.rejected,
+            "full_refresh" if refresh else "incremental"))
         details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
         echo(f"{name}: {result.status} — {result.message}" + (f" ({details})" if details else ""))
         results.append(result)
@@ -110,8 +143,26 @@ def dbt(*args: str, warehouse: Path | None = None, check: bool = True) -> subpro
 def transform(warehouse: Path | None = None) -> int:
     """dbt build; only when every model and test passed is the marts snapshot republished."""
     warehouse = warehouse or warehouse_path()
+    started = runlog.now()
     code = dbt("build", warehouse=warehouse, check=False).returncode
     if code == 0:
         publish_snapshot(warehouse)
     make_private(warehouse)
+    rejected = dbt_failures()
+    runlog.append(warehouse, runlog.RunRecord(
+        "transform", "passed" if code == 0 else "failed", started, runlog.now(),
+        "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)", rejected=rejected))
     return code
+
+
+def dbt_failures() -> dict[str, str]:
+    """Models and tests the last dbt invocation failed or warned on, from its run_results.json."""
+    import json
+
+    results_file = DBT_PROJECT_DIR / "target" / "run_results.json"
+    try:
+        results = json.loads(results_file.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {result["unique_id"]: f"{result['status']}: {(result.get('message') or '').strip()[:300]}"
+            for result in results if result.get("status") in ("fail", "error", "warn")}

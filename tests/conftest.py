@@ -95,3 +95,17 @@ def compare_schemas(clean: Path, other: Path, schema: str) -> tuple[int, int, li
             duplicated += con.execute(f'select count(*) from (select {select} from other.{schema}."{table}" '
                                       f'except all select {select} from clean.{schema}."{table}")').fetchone()[0]
     return lost, duplicated, missing
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small demo warehouse (sandbox -> sync -> marts -> run report), shared read-only by tests."""
+    from pipelines.cli import main
+
+    warehouse = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith(("SOURCES__", "STATUS__"))]:
+            patch.delenv(key)
+        patch.setenv("WAREHOUSE_PATH", str(warehouse))
+        assert main(["--quiet", "demo", "--people", "150", "--seed", "5", "--no-rate-limits"]) == 0
+    return warehouse

@@ -104,8 +104,6 @@ class ChildCursor:
     transformer runs for several parents at once.
     """
 
-    KEY = "last_modified_date"
-
     def __init__(self, resource_name: str) -> None:
         self.resource_name = resource_name
         self._lock = threading.Lock()
@@ -114,8 +112,10 @@ class ChildCursor:
 
     def _bind(self) -> dict:
         if self._state is None:
-            self._state = dlt.current.resource_state(self.resource_name)
-            self._start = self._state.get(self.KEY)
+            # laid out as dlt keeps an incremental's state, so `status` reports this cursor too
+            resource = dlt.current.resource_state(self.resource_name)
+            self._state = resource.setdefault("incremental", {}).setdefault("modified_date", {})
+            self._start = self._state.get("last_value")
         return self._state
 
     def start(self) -> str | None:
@@ -126,8 +126,8 @@ class ChildCursor:
     def advance(self, seen: str | None) -> None:
         with self._lock:
             state = self._bind()
-            if seen is not None and (state.get(self.KEY) is None or seen > state[self.KEY]):
-                state[self.KEY] = seen
+            if seen is not None and (state.get("last_value") is None or seen > state["last_value"]):
+                state["last_value"] = seen
 
 
 def odata_after(cursor: str) -> str:

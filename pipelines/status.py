@@ -1,0 +1,208 @@
+"""`python -m pipelines status`: is every source loading, how fresh is it, what went wrong last.
+
+Built generically over `SOURCES` from three places that outlive a run: the warehouse (rows per
+table, dlt's `_dlt_loads`), dlt's pipeline state in the pipelines dir (incremental cursors) and
+the run log the runner appends to (successes, failures, skips; see `pipelines.runlog`).
+
+Freshness threshold: `[status] stale_after_hours` in `.dlt/config.toml` (default 26), per
+source `[status.<source>] stale_after_hours` (env `STATUS__<SOURCE>__STALE_AFTER_HOURS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+
+from pipelines import runlog
+from pipelines.runner import pipeline_name, pipelines_dir
+from pipelines.sources import SOURCES
+
+DEFAULT_STALE_AFTER_HOURS = 26.0
+
+# states that make `status` exit non-zero, so cron can alert
+ALERTING = ("stale", "failing")
+
+
+@dataclass
+class SourceStatus:
+    source: str
+    state: str  # ok, stale, failing, never synced, not configured
+    last_success_at: float | None = None
+    age_hours: float | None = None
+    stale_after_hours: float = DEFAULT_STALE_AFTER_HOURS
+    tables: dict[str, int] = field(default_factory=dict)  # rows now in the warehouse
+    last_rows: dict[str, int] = field(default_factory=dict)  # rows the last successful run loaded
+    cursors: dict[str, Any] = field(default_factory=dict)  # "resource.cursor_path" -> last value
+    last_error: str = ""
+    last_error_at: float | None = None
+    advice: str = ""
+
+
+@dataclass
+class WarehouseStatus:
+    warehouse: str
+    sources: list[SourceStatus]
+    transform_state: str = "never run"  # passed, failed, never run
+    transform_at: float | None = None
+    transform_error: str = ""
+    note: str = ""  # e.g. the warehouse was busy
+
+    @property
+    def alerting(self) -> list[str]:
+        names = [s.source for s in self.sources if s.state in ALERTING]
+        return names + (["transform"] if self.transform_state == "failed" else [])
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "alerting": self.alerting}, indent=2, default=str)
+
+
+def stale_after_hours(source: str) -> float:
+    for key in (f"status.{source}.stale_after_hours", "status.stale_after_hours"):
+        value = dlt.config.get(key)
+        if value is not None:
+            return float(value)
+    return DEFAULT_STALE_AFTER_HOURS
+
+
+def warehouse_tables(warehouse: Path) -> tuple[dict[str, dict[str, int]], dict[str, float], str]:
+    """Rows per raw table and the last successful dlt load per schema; a note if unreadable."""
+    tables: dict[str, dict[str, int]] = {}
+    loads: dict[str, float] = {}
+    if not warehouse.exists():
+        return tables, loads, f"no warehouse at {warehouse} yet"
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as busy:
+        return tables, loads, (f"warehouse busy, row counts unavailable ({str(busy).splitlines()[0]}); "
+                               "a sync is probably running")
+    with con:
+        present = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) and table_type = 'BASE TABLE' order by 1, 2",
+            [list(SOURCES)]).fetchall()
+        for schema, table in present:
+            if table == "_dlt_loads":
+                [(last,)] = con.execute(
+                    f'select epoch(max(inserted_at)) from "{schema}"._dlt_loads where status = 0').fetchall()
+                if last is not None:
+                    loads[schema] = float(last)
+            elif not table.startswith("_dlt"):
+                [(count,)] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
+                tables.setdefault(schema, {})[table] = count
+    return tables, loads, ""
+
+
+def cursors(source: str, warehouse: Path) -> dict[str, Any]:
+    """Each incremental cursor's last value, from dlt's local pipeline state."""
+    directory = pipelines_dir(warehouse)
+    if not (directory / pipeline_name(source)).exists():
+        return {}
+    try:
+        state = dlt.attach(pipeline_name(source), pipelines_dir=str(directory)).state
+    except Exception:  # noqa: BLE001 - a damaged working dir must not break status
+        return {}
+    found: dict[str, Any] = {}
+    for source_state in state.get("sources", {}).values():
+        for resource, resource_state in source_state.get("resources", {}).items():
+            for cursor_path, incremental in (resource_state.get("incremental") or {}).items():
+                found[f"{resource}.{cursor_path}"] = incremental.get("last_value")
+    return dict(sorted(found.items()))
+
+
+def collect(warehouse: Path, now: float | None = None) -> WarehouseStatus:
+    now = runlog.now() if now is None else now
+    records = runlog.read(warehouse)
+    tables, loads, note = warehouse_tables(warehouse)
+    statuses = []
+    for source in SOURCES:
+        success = runlog.latest(records, source, "loaded")
+        last = runlog.latest(records, source)
+        last_success_at = max(filter(None, [success.finished_at if success else None, loads.get(source)]),
+                              default=None)
+        status = SourceStatus(source, "ok", last_success_at, stale_after_hours=stale_after_hours(source),
+                              tables=tables.get(source, {}), last_rows=success.rows if success else {},
+                              cursors=cursors(source, warehouse))
+        failure = runlog.latest(records, source, "failed")
+        if failure:
+            status.last_error, status.last_error_at = failure.message, failure.finished_at
+        if last_success_at is not None:
+            status.age_hours = (now - last_success_at) / 3600
+        if last is not None and last.status == "failed":
+            status.state = "failing"
+            status.advice = (f"fix the error, then run `make sync-{source}`; the next run resumes from the "
+                             "cursors above")
+        elif last_success_at is None:
+            status.state = "not configured" if last is not None and last.status == "skipped" else "never synced"
+            status.advice = (last.message if last is not None and last.status == "skipped"
+                             else f"run `make sync-{source}` once it is configured")
+        elif status.age_hours > status.stale_after_hours:
+            status.state = "stale"
+            status.advice = (f"no successful load for {status.age_hours:.1f} h (limit {status.stale_after_hours:g} h): "
+                             f"check the scheduler (`make schedule`) and the logs, or run `make sync-{source}`")
+        statuses.append(status)
+    result = WarehouseStatus(str(warehouse), statuses, note=note)
+    transform = runlog.latest(records, "transform")
+    if transform:
+        result.transform_state, result.transform_at = transform.status, transform.finished_at
+        if transform.status == "failed":
+            result.transform_error = "; ".join(f"{name}: {message}" for name, message in
+                                               list(transform.rejected.items())[:3]) or transform.message
+    return result
+
+
+def when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "never"
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def cursor_text(value: Any) -> str:
+    """Unix-second cursors are shown as dates too; anything else as it is."""
+    if isinstance(value, (int, float)) and 946684800 <= value <= 4102444800:
+        return f"{value} ({when(float(value))})"
+    return str(value)
+
+
+STATE_STYLE = {"ok": "green", "stale": "yellow", "failing": "bold red", "never synced": "dim",
+               "not configured": "dim", "passed": "green", "failed": "bold red", "never run": "dim"}
+
+
+def render(status: WarehouseStatus, console, verbose: bool = False) -> None:  # noqa: ANN001 - a rich Console
+    from rich.table import Table
+
+    table = Table(title=f"Sources in {status.warehouse}", title_justify="left")
+    for column in ("source", "state", "last success", "age", "rows now", "last error"):
+        table.add_column(column, overflow="fold")
+    for s in status.sources:
+        table.add_row(
+            s.source, f"[{STATE_STYLE.get(s.state, '')}]{s.state}[/]", when(s.last_success_at),
+            "" if s.age_hours is None else f"{s.age_hours:.1f} h / {s.stale_after_hours:g} h",
+            f"{sum(s.tables.values()):,}" if s.tables else "",
+            (f"{when(s.last_error_at)}: {s.last_error}" if s.last_error else ""))
+    console.print(table)
+    console.print(f"marts (dbt build): [{STATE_STYLE.get(status.transform_state, '')}]{status.transform_state}[/] "
+                  f"{when(status.transform_at) if status.transform_at else ''}"
+                  + (f" — {status.transform_error}" if status.transform_error else ""))
+    if status.note:
+        console.print(f"[yellow]note:[/] {status.note}")
+    for s in status.sources:
+        if s.advice and s.state in ALERTING:
+            console.print(f"[bold]{s.source}[/]: {s.advice}")
+        if verbose:
+            console.print(f"\n[bold]{s.source}[/] ({s.state})")
+            for name, count in s.tables.items():
+                loaded = s.last_rows.get(name)
+                console.print(f"  {s.source}.{name:<32} {count:>10,} rows"
+                              + (f"   (last run loaded {loaded:,})" if loaded is not None else ""))
+            for cursor, value in s.cursors.items():
+                console.print(f"  cursor {cursor} = {cursor_text(value)}")
+            if s.advice and s.state not in ALERTING:
+                console.print(f"  {s.advice}")
+    if status.alerting:
+        console.print(f"[bold red]ALERT[/]: {', '.join(status.alerting)} need attention")
