@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not _start_demo_warehouse(warehouse, args.people, args.seed):
             return 1
         _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
-        with Sandbox(people=args.people, seed=args.seed, rate_limited=not args.no_rate_limits) as sandbox:
+        with Sandbox(people=args.people, seed=args.seed, throttled=not args.no_rate_limits) as sandbox:
             sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
             os.environ.update(sandbox.env())
             redact_process_output()
@@ -133,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from pipelines.sandbox import Sandbox
 
-    with Sandbox(people=args.people, seed=args.seed, rate_limited=not args.no_rate_limits) as sandbox:
+    with Sandbox(people=args.people, seed=args.seed, throttled=not args.no_rate_limits) as sandbox:
         sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
         _print("Sandbox running. Point the pipeline at it with:")
         for key, value in sandbox.env().items():
@@ -145,6 +145,28 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             stopped.wait()
         except KeyboardInterrupt:
             pass
+    return 0
+
+
+def cmd_controlshift_webhook(args: argparse.Namespace) -> int:
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from werkzeug.serving import make_server
+
+    from pipelines.controlshift_webhook import configured_app
+
+    try:
+        app = configured_app(warehouse_path())
+    except ConfigFieldMissingException:
+        _print("controlshift-webhook: set SOURCES__CONTROLSHIFT__WEBHOOK_SECRET (the endpoint's signing secret "
+               "from ControlShift's Settings > Integrations > Webhooks)")
+        return 2
+    server = make_server(args.host, args.port, app, threaded=True)
+    _print(f"controlshift-webhook: listening on http://{args.host}:{server.server_port}/, queueing into {app.queue_dir}")
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -178,6 +200,11 @@ def parser() -> argparse.ArgumentParser:
     for writer in (sync_cmd, transform_cmd, commands.choices["demo"]):
         writer.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                             help="if another run holds the warehouse, wait this long for it (default: exit at once)")
+    webhook = commands.add_parser("controlshift-webhook",
+                                  help="receive ControlShift bulk-data webhooks into the load queue")
+    webhook.add_argument("--port", type=int, default=8088)
+    webhook.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    webhook.set_defaults(run=cmd_controlshift_webhook)
     return root
 
 

@@ -67,6 +67,9 @@ def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str
     except ValueError as bad:
         return SyncResult(name, "failed", str(bad))
 
+    if hasattr(source, "load_into"):
+        return _direct_load(name, source, warehouse)
+
     pipeline = make_pipeline(name, warehouse, progress)
     try:
         return _run(name, source, pipeline, refresh)
@@ -114,6 +117,20 @@ def failed_jobs(failed: PipelineStepFailed) -> dict[str, str]:
     return rejected
 
 
+def _direct_load(name: str, source, warehouse: Path) -> SyncResult:  # noqa: ANN001
+    """A bulk source that writes the warehouse itself (see pipelines/sources/controlshift.py)."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        summary = source.load_into(warehouse)
+    except Exception as error:  # noqa: BLE001 - reported like a failed dlt run
+        cause = root_cause(error)
+        return SyncResult(name, "failed", f"{type(cause).__name__}: {cause}")
+    if summary.failures:
+        return SyncResult(name, "failed", "; ".join(summary.failures) + f" (otherwise {summary.message()})",
+                          summary.rows)
+    return SyncResult(name, "loaded", summary.message(), summary.rows)
+
+
 def sync(names: list[str] | None = None, warehouse: Path | None = None, progress: bool = False,
          echo=print, refresh: str | None = None) -> list[SyncResult]:  # noqa: ANN001
     warehouse = warehouse or warehouse_path()
@@ -126,7 +143,9 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
             name, result.status, started, runlog.now(), result.message, result.rows, result.rejected,
             "full_refresh" if refresh else "incremental"))
         details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
-        echo(f"{name}: {result.status} — {result.message}" + (f" ({details})" if details else ""))
+        # a multi-line message (ControlShift's reconciliation) keeps the table counts on its first line
+        first, _, rest = result.message.partition("\n")
+        echo(f"{name}: {result.status} — {first}" + (f" ({details})" if details else "") + (f"\n{rest}" if rest else ""))
         results.append(result)
     make_private(warehouse)
     return results

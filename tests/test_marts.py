@@ -12,7 +12,7 @@ from tests.conftest import query
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("marts") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=400, seed=5, rate_limited=False) as sandbox:
+    with pytest.MonkeyPatch.context() as patch, Sandbox(people=400, seed=5, throttled=False) as sandbox:
         for key, value in sandbox.env().items():
             patch.setenv(key, value)
         results = sync(None, warehouse, echo=lambda _: None)

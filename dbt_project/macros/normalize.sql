@@ -40,3 +40,8 @@
 {% macro from_unix_seconds(column) -%}
     case when {{ column }} is not null then to_timestamp({{ column }}) end
 {%- endmacro %}
+
+{#- A naive timestamp the vendor writes in UTC (ControlShift's bulk data) as a UTC TIMESTAMPTZ. -#}
+{% macro from_utc_timestamp(column) -%}
+    (cast({{ column }} as timestamp) at time zone 'UTC')
+{%- endmacro %}

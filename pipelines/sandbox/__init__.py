@@ -12,11 +12,10 @@ from pipelines.sandbox.world import VENDORS, World, build_world, vendor_module
 class Sandbox:
     """A world and one running fake per vendor; `env()` is the configuration pointing at them."""
 
-    def __init__(self, people: int = 500, seed: int = 7, world: World | None = None,
-                 rate_limited: bool = True) -> None:
+    def __init__(self, people: int = 500, seed: int = 7, world: World | None = None, throttled: bool = True) -> None:
+        """`throttled=False` lifts every fake's rate limit: for benchmarks of what comes after the API."""
         self.world = world or build_world(people=people, seed=seed)
-        # False serves every fake without its vendor's rate limit: for tests that are not about it
-        self.rate_limited = rate_limited
+        self.throttled = throttled
         self.keys = {vendor: f"sandbox-{vendor}-{secrets.token_hex(8)}" for vendor in VENDORS}
         self.services: dict[str, FakeService] = {}
         self._stack = ExitStack()
@@ -24,8 +23,8 @@ class Sandbox:
     def __enter__(self) -> "Sandbox":
         try:
             for vendor in VENDORS:
-                options = {} if self.rate_limited else {"rate_limit": None}
-                service = vendor_module(vendor).serve(self.world, self.keys[vendor], **options)
+                limits = {} if self.throttled else {"rate_limit": None}
+                service = vendor_module(vendor).serve(self.world, self.keys[vendor], **limits)
                 self.services[vendor] = self._stack.enter_context(service)
         except BaseException:
             self._stack.close()

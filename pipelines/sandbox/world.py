@@ -23,7 +23,7 @@ from pipelines.sandbox import noise
 # Each vendor module of the sandbox provides generate(world) -> its data, advance(world,
 # fraction), serve(world, api_key, *, rate_limit=…) -> FakeService (rate_limit=None: no limit)
 # and client_env(service, api_key).
-VENDORS = ("mobilize", "action_network", "nationbuilder")
+VENDORS = ("mobilize", "action_network", "nationbuilder", "controlshift")
 
 # 2026-01-01T00:00:00Z: the world's "now" before any change.
 WORLD_EPOCH = 1767225600

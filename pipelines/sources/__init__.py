@@ -10,6 +10,7 @@ SOURCES: dict[str, str] = {
     "mobilize": "pipelines.sources.mobilize:mobilize_source",
     "action_network": "pipelines.sources.action_network:action_network_source",
     "nationbuilder": "pipelines.sources.nationbuilder:nationbuilder_source",
+    "controlshift": "pipelines.sources.controlshift:controlshift_source",
 }
 
 

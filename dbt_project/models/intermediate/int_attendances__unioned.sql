@@ -7,6 +7,10 @@ action_network_attendances as (
     select * from {{ ref('stg_action_network__attendances') }}
 ),
 
+controlshift_attendees as (
+    select * from {{ ref('stg_controlshift__attendees') }}
+),
+
 mobilize as (
     select
         'mobilize' as source,
@@ -64,10 +68,34 @@ action_network as (
     from action_network_attendances
 ),
 
+controlshift as (
+    select
+        'controlshift' as source,
+        attendee_id as source_attendance_id,
+        person_id as source_person_id,
+        event_id as source_event_id,
+        cast(null as varchar) as timeslot_id,
+        -- ControlShift records whether the person said they will come, not whether they came
+        case when attending_status = 'not_attending' then 'cancelled' else 'accepted' end as status,
+        attending_status as source_status,
+        cast(null as boolean) as attended,
+        created_at as rsvp_at,
+        updated_at,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        cast(null as varchar) as referrer_url
+    from controlshift_attendees
+),
+
 final as (
     select * from mobilize
     union all
     select * from action_network
+    union all
+    select * from controlshift
 )
 
 select * from final

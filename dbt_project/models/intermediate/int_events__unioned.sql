@@ -11,6 +11,14 @@ action_network_events as (
     select * from {{ ref('stg_action_network__events') }}
 ),
 
+controlshift_events as (
+    select * from {{ ref('stg_controlshift__events') }}
+),
+
+controlshift_locations as (
+    select * from {{ ref('stg_controlshift__locations') }}
+),
+
 mobilize as (
     select
         'mobilize' as source,
@@ -67,10 +75,41 @@ action_network as (
     from action_network_events
 ),
 
+-- a ControlShift event is one occurrence, at its location
+controlshift as (
+    select
+        'controlshift' as source,
+        controlshift_events.event_id as source_event_id,
+        cast(null as varchar) as timeslot_id,
+        controlshift_events.title,
+        cast(null as varchar) as event_type,
+        controlshift_events.start_at,
+        controlshift_events.end_at,
+        controlshift_events.timezone,
+        controlshift_events.venue,
+        controlshift_locations.address_line_1,
+        cast(null as varchar) as address_line_2,
+        controlshift_locations.locality,
+        controlshift_locations.region,
+        controlshift_locations.postal_code,
+        controlshift_locations.latitude,
+        controlshift_locations.longitude,
+        coalesce(controlshift_events.is_virtual, false) as is_virtual,
+        cast(null as varchar) as organization,
+        cast(null as varchar) as browser_url,
+        case when controlshift_events.cancelled_at is not null then 'cancelled' else 'active' end as status,
+        controlshift_events.created_at,
+        controlshift_events.updated_at
+    from controlshift_events
+    left join controlshift_locations using (location_id)
+),
+
 final as (
     select * from mobilize
     union all
     select * from action_network
+    union all
+    select * from controlshift
 )
 
 select * from final

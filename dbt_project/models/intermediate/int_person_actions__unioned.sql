@@ -6,6 +6,10 @@ with attendances as (
     select * from {{ ref('int_attendances__unioned') }}
 ),
 
+controlshift_signatures as (
+    select * from {{ ref('stg_controlshift__signatures') }}
+),
+
 rsvps as (
     select
         source,
@@ -27,10 +31,22 @@ attended as (
     where attended
 ),
 
+signatures as (
+    select
+        'controlshift' as source,
+        person_id as source_person_id,
+        'signature' as action_type,
+        'controlshift:petition:' || petition_id as target_key,
+        created_at as action_at
+    from controlshift_signatures
+),
+
 final as (
     select * from rsvps
     union all
     select * from attended
+    union all
+    select * from signatures
 )
 
 select * from final

@@ -35,6 +35,26 @@ action_network_people as (
     select * from {{ ref('stg_action_network__people') }}
 ),
 
+controlshift_members as (
+    select * from {{ ref('stg_controlshift__members') }}
+),
+
+controlshift_signatures as (
+    select * from {{ ref('stg_controlshift__signatures') }}
+),
+
+controlshift_attendees as (
+    select * from {{ ref('stg_controlshift__attendees') }}
+),
+
+controlshift_users as (
+    select * from {{ ref('stg_controlshift__users') }}
+),
+
+controlshift_unsubscribes as (
+    select * from {{ ref('stg_controlshift__unsubscribes') }}
+),
+
 mobilize as (
     select
         'mobilize' as source,
@@ -106,12 +126,66 @@ nationbuilder as (
     from nationbuilder_people
 ),
 
+-- a member's latest organisation-wide unsubscribe opts out every record of theirs made before it
+controlshift_opt_outs as (
+    select member_id, max(created_at) as unsubscribed_at
+    from controlshift_unsubscribes
+    where unsubscribe_organisation and member_id is not null
+    group by member_id
+),
+
+controlshift_actions as (
+    select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
+           unsubscribed_at, created_at, updated_at
+    from controlshift_signatures
+    union all
+    select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
+           unsubscribed_at, created_at, updated_at
+    from controlshift_attendees
+    union all
+    select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
+           cast(null as timestamptz), created_at, updated_at
+    from controlshift_users
+    union all
+    -- members hold only an email address
+    select person_id, member_id, cast(null as varchar), cast(null as varchar), email, cast(null as varchar),
+           cast(null as varchar), cast(null as boolean), cast(null as timestamptz), created_at, updated_at
+    from controlshift_members
+),
+
+controlshift as (
+    select
+        'controlshift' as source,
+        controlshift_actions.person_id as source_person_id,
+        controlshift_actions.given_name,
+        controlshift_actions.family_name,
+        controlshift_actions.email,
+        cast([] as varchar[]) as other_emails,
+        controlshift_actions.phone,
+        controlshift_actions.postal_code,
+        cast(null as varchar) as sms_opt_in_status,
+        case
+            when controlshift_actions.unsubscribed_at is not null then false
+            when controlshift_opt_outs.unsubscribed_at >= controlshift_actions.created_at then false
+            else controlshift_actions.join_organisation
+        end as is_email_subscribed,
+        controlshift_actions.created_at,
+        -- an opt-out is the record's latest news: it must win over older opt-ins
+        greatest(controlshift_actions.updated_at, controlshift_opt_outs.unsubscribed_at) as updated_at
+    from controlshift_actions
+    left join controlshift_opt_outs
+        on controlshift_opt_outs.member_id = controlshift_actions.member_id
+        and controlshift_opt_outs.unsubscribed_at >= controlshift_actions.created_at
+),
+
 final as (
     select * from mobilize
     union all
     select * from action_network
     union all
     select * from nationbuilder
+    union all
+    select * from controlshift
 )
 
 select * from final

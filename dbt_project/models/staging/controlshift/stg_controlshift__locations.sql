@@ -1,0 +1,18 @@
+with source as (
+    select * from {{ source_or_empty('controlshift', 'locations') }}
+),
+
+final as (
+    select
+        cast(id as varchar) as location_id,
+        nullif(trim(concat_ws(' ', street_number, street)), '') as address_line_1,
+        locality,
+        region,
+        postal_code,
+        country,
+        cast(latitude as double) as latitude,
+        cast(longitude as double) as longitude
+    from source
+)
+
+select * from final

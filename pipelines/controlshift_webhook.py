@@ -1,0 +1,146 @@
+"""ControlShift webhook intake: a durable queue of bulk-data export notifications.
+
+ControlShift POSTs `data.full_table_exported` and `data.incremental_table_exported` when an
+export is ready, with a signed HTTPS URL (valid 6 hours), the table, and, with Direct AWS
+Access, its S3 bucket and key. This receiver
+
+- verifies `x-controlshift-webhook-signature` (`sha256:` + HMAC-SHA256 of the raw body with the
+  endpoint's secret, compared in constant time) and answers 401, recording nothing, when it is
+  missing or wrong;
+- writes each export notification to the queue folder (a temporary file, fsync, atomic rename,
+  fsync of the folder) and only then answers 200, so an acknowledged notification survives a
+  crash; other webhook types are acknowledged and ignored;
+- answers 503 when it cannot record (ControlShift retries with backoff).
+
+`python -m pipelines sync controlshift` then loads queued files (see
+`pipelines/sources/controlshift.py`) and removes an entry only once its file's load committed.
+
+Configuration: `SOURCES__CONTROLSHIFT__WEBHOOK_SECRET` (required), `…__QUEUE_DIR` (default: a
+folder beside the warehouse, `.<warehouse name>.controlshift-queue`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator, Optional
+from urllib.parse import unquote, urlsplit
+
+from werkzeug.wrappers import Request, Response
+
+SIGNATURE_HEADER = "x-controlshift-webhook-signature"
+EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
+
+
+def default_queue_dir(warehouse: Path) -> Path:
+    return warehouse.parent / f".{warehouse.stem}.controlshift-queue"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The header value ControlShift sends for `body`."""
+    return "sha256:" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: Optional[str]) -> bool:
+    return bool(header) and hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+
+
+def enqueue(queue_dir: Path, payload: dict) -> Path:
+    """Writes one notification durably; returns its queue entry."""
+    queue_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns():020d}-{uuid.uuid4().hex}.json"
+    temporary = queue_dir / f".{name}.tmp"
+    with temporary.open("wb") as handle:
+        handle.write(json.dumps(payload).encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+    entry = queue_dir / name
+    os.replace(temporary, entry)
+    folder = os.open(queue_dir, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return entry
+
+
+def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]:  # noqa: F821
+    """The queued export files, oldest notification first; unreadable entries stay put."""
+    from pipelines.sources.controlshift import STAMP_PATTERN, ExportFile
+
+    if not queue_dir.is_dir():
+        return
+    for entry in sorted(queue_dir.glob("*.json")):
+        try:
+            payload = json.loads(entry.read_text())
+            data = payload["data"]
+            s3 = data.get("s3") or {}
+            url = data.get("url")
+            # without Direct AWS Access the URL's path is the object's key on the exports bucket
+            key = (s3.get("key") or unquote(urlsplit(url).path)).lstrip("/")
+            stamp = STAMP_PATTERN.search(key)
+            yield ExportFile(
+                stamp=stamp.group(1) if stamp else time.strftime("%Y%m%d%H%M%S", time.gmtime(entry.stat().st_mtime)),
+                incremental=payload["type"] == "data.incremental_table_exported",
+                table=data["table"], key=key, bucket=s3.get("bucket") or default_bucket,
+                url=url, queue_entry=entry)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            import logging
+
+            logging.getLogger(__name__).warning("controlshift webhook queue: cannot read %s (%s); left in place",
+                                                entry, error)
+
+
+class WebhookApp:
+    """The WSGI receiver."""
+
+    def __init__(self, secret: str, queue_dir: Path) -> None:
+        if not secret:
+            raise ValueError("SOURCES__CONTROLSHIFT__WEBHOOK_SECRET is empty")
+        self.secret, self.queue_dir = secret, queue_dir
+
+    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204 - WSGI
+        return self.respond(Request(environ))(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        if request.method != "POST":
+            return Response("POST webhooks here\n", status=405)
+        body = request.get_data()
+        if not verify(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
+            return Response("bad or missing signature\n", status=401)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return Response("body is not JSON\n", status=400)
+        if not isinstance(payload, dict) or payload.get("type") not in EXPORT_TYPES:
+            return Response("ignored\n", status=200)
+        try:
+            enqueue(self.queue_dir, payload)
+        except OSError as error:
+            return Response(f"cannot record the notification: {error}\n", status=503)
+        return Response("queued\n", status=200)
+
+
+def configured_app(warehouse: Path) -> WebhookApp:
+    """The receiver as configured: the secret and queue folder resolved the dlt way."""
+    import dlt
+    from dlt.common.configuration import with_config
+
+    @with_config(sections=("sources", "controlshift"))
+    def settings(webhook_secret: str = dlt.secrets.value, queue_dir: Optional[str] = None) -> tuple[str, Optional[str]]:
+        return webhook_secret, queue_dir
+
+    secret, queue_dir = settings()
+    return WebhookApp(secret, Path(queue_dir) if queue_dir else default_queue_dir(warehouse))
+
+
+def serve(secret: str, queue_dir: Path, host: str = "127.0.0.1", port: int = 0):  # noqa: ANN201
+    """A werkzeug server for the receiver (call serve_forever(), or shutdown())."""
+    from werkzeug.serving import make_server
+
+    return make_server(host, port, WebhookApp(secret, queue_dir), threaded=True)

@@ -1,0 +1,588 @@
+"""ControlShift in the sandbox: bulk-data CSV exports on a local S3, and a fake REST API.
+
+Serves the Bulk Data, Webhooks and Authenticated REST API parts of
+`../shared/seeds/004_7c838a1544b7cc27.txt`:
+
+- every table of ControlShift's published bulk-data schema (`controlshift_bulk_tables.sql`
+  beside this module, 63 tables) exported as CSV to a moto S3 server on 127.0.0.1 in the
+  documented key layout `<org>/full/<table>/<YYYYMMDD>/<table>_<YYYYMMDDHHMMSS>.csv` (nightly,
+  every row as it is now) and `<org>/incremental/<table>/<YYYYMMDD>/<table>_<…>.csv` (new rows
+  only), `.csv.bz2` when `data.compress` is on;
+- `members`, `signatures`, `petitions`, `events`, `locations`, `attendees`, `unsubscribes` and
+  `users` carry the world's people (noisy copies, so they overlap the other tools); every other
+  table holds a few rows; text holds HTML, commas, quotes, newlines and non-ASCII;
+- two nights of history before the world's "now": full export, a day of incrementals (new
+  rows), updates and deletions that only the next full export shows, another full export,
+  another day. `advance()` adds rows (incremental files), edits and deletes rows (seen only in
+  the next full) and writes a full export whenever the clock passes 02:00 UTC;
+  `export_full(world)` writes one on demand;
+- `/api/bulk_data/schema.json`, `/api/bulk_data/schema/columns?table=…` and
+  `/api/v1/organisation` (counts) behind Bearer auth (401 otherwise), and signed download
+  URLs for webhook payloads (`webhook_payload`) that answer 403 once 6 hours old.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import hashlib
+import hmac
+import io
+import json
+import random
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from werkzeug.routing import Map, Rule
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.wrappers import Request, Response
+
+from pipelines.sandbox import noise
+from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sandbox.world import DAY, World
+
+SCHEMA_FILE = Path(__file__).with_name("controlshift_bulk_tables.sql")
+ORGANISATION_SLUG = "keystone-action"
+ORGANISATION_ID = 1
+# the documented lifetime of a bulk-data download link
+URL_LIFETIME = 6 * 3600
+# the tables that carry the world's people; every other one gets FILLER_ROWS rows
+WORLD_TABLES = ("users", "members", "petitions", "signatures", "locations", "events", "attendees", "unsubscribes")
+FILLER_ROWS = 3
+# the nightly full export runs at 02:00 UTC
+NIGHTLY_AT = 2 * 3600
+PEOPLE_TABLES = ("members", "signatures", "attendees", "users")
+CITIES = (("Philadelphia", "PA", 39.95, -75.16), ("Pittsburgh", "PA", 40.44, -79.99), ("Atlanta", "GA", 33.75, -84.39),
+          ("Detroit", "MI", 42.33, -83.05), ("Milwaukee", "WI", 43.04, -87.91), ("Phoenix", "AZ", 33.45, -112.07))
+TIME_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix")
+CAUSES = ("clean water", "rent control", "a living wage", "safe streets", "public transit", "climate jobs")
+
+
+def parse_schema(text: str) -> dict[str, dict[str, str]]:
+    """`CREATE TABLE t ("col" type, …);` lines -> {table: {column: sql type}} in file order."""
+    tables: dict[str, dict[str, str]] = {}
+    for match in re.finditer(r"CREATE TABLE (\w+) \((.*)\);", text):
+        tables[match.group(1)] = {
+            name: sql_type.strip()
+            for name, sql_type in re.findall(r'"(\w+)" ((?:[^,(]|\([^)]*\))+)', match.group(2))
+        }
+    return tables
+
+
+TABLES = parse_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def timestamp(unix: int) -> str:
+    """ControlShift's CSV timestamps: UTC, no zone, to the second."""
+    return datetime.fromtimestamp(unix, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def export_key(slug: str, kind: str, table: str, at: int, compress: bool) -> str:
+    moment = datetime.fromtimestamp(at, timezone.utc)
+    suffix = ".csv.bz2" if compress else ".csv"
+    return f"{slug}/{kind}/{table}/{moment:%Y%m%d}/{table}_{moment:%Y%m%d%H%M%S}{suffix}"
+
+
+def encode_csv(columns: list[str], rows: list[dict]) -> bytes:
+    """A header and rows as ControlShift writes them: RFC 4180 quoting, empty = null."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if (v := row.get(c)) is None else ("true" if v is True else "false" if v is False else v)
+                         for c in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+@dataclass
+class ControlShiftData:
+    slug: str
+    columns: dict[str, list[str]]  # the current export columns of every table (tests may drift them)
+    rows: dict[str, dict[int, dict]]  # table -> id -> row
+    next_ids: dict[str, int]
+    members_by_email: dict[str, int]  # lower-cased email -> member id
+    compress: bool = False
+    files: dict[str, bytes] = field(default_factory=dict)  # every export written, by key
+    last_export_at: int = 0
+    sinks: list[Callable[[str, bytes], None]] = field(default_factory=list)
+
+    def new_id(self, table: str) -> int:
+        self.next_ids[table] = self.next_ids.get(table, 0) + 1
+        return self.next_ids[table]
+
+    def put(self, key: str, body: bytes) -> None:
+        self.files[key] = body
+        for sink in self.sinks:
+            sink(key, body)
+
+    def write_export(self, kind: str, table: str, rows: list[dict], at: int) -> str:
+        body = encode_csv(self.columns[table], rows)
+        if self.compress:
+            body = bz2.compress(body)
+        key = export_key(self.slug, kind, table, at, self.compress)
+        self.put(key, body)
+        return key
+
+
+# --- the world's ControlShift slice ---------------------------------------------------------
+
+class _Builder:
+    """Makes rows for one world; shared by generate() and advance()."""
+
+    def __init__(self, world: World, data: ControlShiftData, rng: random.Random) -> None:
+        self.world, self.data, self.rng = world, data, rng
+
+    def add(self, table: str, row: dict, at: int) -> dict:
+        row_id = self.data.new_id(table)
+        full = {column: None for column in TABLES[table]}
+        full |= {"id": row_id, "created_at": timestamp(at), "updated_at": timestamp(at)} | row
+        self.data.rows[table][row_id] = full
+        return full
+
+    def contact(self, key: int) -> noise.Contact:
+        person = self.world.persons[key - 1]
+        return noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
+                                   person.postal_code, self.rng)
+
+    def person_record(self, table: str, key: int, row: dict, at: int) -> dict:
+        added = self.add(table, row, at)
+        self.world.truth.append(("controlshift", f"{table}:{added['id']}", key))
+        return added
+
+    def member(self, key: int, at: int) -> int:
+        """ControlShift keeps one member per email address: a household sharing one is one member."""
+        email = self.world.persons[key - 1].email.lower()
+        if email not in self.data.members_by_email:
+            member = self.person_record("members", key, {
+                "email": email, "organisation_id": ORGANISATION_ID, "forum_premoderation_required": False,
+                "external_ids": json.dumps({"crm": f"C{key:06d}"}),
+            }, at)
+            self.data.members_by_email[email] = member["id"]
+        return self.data.members_by_email[email]
+
+    def user(self, key: int, at: int) -> dict:
+        contact = self.contact(key)
+        return self.person_record("users", key, {
+            "email": contact.email or self.world.persons[key - 1].email, "first_name": contact.given_name,
+            "last_name": contact.family_name, "phone_number": contact.phone, "postcode": contact.postal_code,
+            "organisation_id": ORGANISATION_ID, "admin": self.rng.random() < 0.2, "join_organisation": True,
+            "member_id": self.member(key, at), "sign_in_count": self.rng.randrange(1, 40), "locale": "en",
+            "cached_organisation_slug": self.data.slug, "country": "US",
+        }, at)
+
+    def location(self, at: int) -> dict:
+        city, region, lat, lon = self.rng.choice(CITIES)
+        street = f"{self.rng.randrange(1, 9999)} {self.rng.choice(noise.FAMILY_NAMES)} St"
+        return self.add("locations", {
+            "query": f"{street}, {city}, {region}", "latitude": f"{lat + self.rng.uniform(-0.1, 0.1):.10f}",
+            "longitude": f"{lon + self.rng.uniform(-0.1, 0.1):.10f}", "street": street, "locality": city,
+            "postal_code": f"{self.rng.randrange(10000, 99999)}", "country": "US", "region": region,
+        }, at)
+
+    def petition(self, user: dict, at: int) -> dict:
+        cause = self.rng.choice(CAUSES)
+        title = f"Win {cause} for \"{self.rng.choice(CITIES)[0]}\", now!"
+        return self.add("petitions", {
+            "title": title, "who": "The City Council, Mayor's Office",
+            "what": f"Guarantee {cause}, fund it, and report back.",
+            "why": f"<p>Because <b>{cause}</b> matters &amp; we \"can't\" wait.</p>\n<p>— Señora Zoë Ó Súilleabháin</p>",
+            "user_id": user["id"], "slug": re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"),
+            "organisation_id": ORGANISATION_ID, "hidden": False, "admin_status": "good", "launched": True,
+            "campaigner_contactable": True, "locale": "en", "custom_goal": self.rng.choice((100, 500, 1000)),
+            "utm_params": json.dumps({"utm_source": self.rng.choice(("email", "facebook"))}),
+        }, at)
+
+    def event(self, user: dict, at: int) -> dict:
+        location = self.location(at)
+        start = self.world.clock.now + self.rng.randrange(-60, 60) * DAY
+        start -= start % 1800
+        virtual = self.rng.random() < 0.15
+        cancelled = self.rng.random() < 0.05
+        return self.add("events", {
+            "title": f"Canvass, phone bank & potluck: {location['locality']}",
+            "description": "<h2>Join us!</h2>\n<p>Bring water, \"good shoes\", and a friend; café provided.</p>",
+            "slug": f"event-{self.data.next_ids.get('events', 0) + 1}", "start_at": timestamp(start),
+            "end_at": timestamp(start + self.rng.choice((3600, 7200))), "location_id": location["id"],
+            "user_id": user["id"], "organisation_id": ORGANISATION_ID, "admin_status": "good",
+            "max_attendees_count": self.rng.choice((None, 20, 50)), "locale": "en",
+            "time_zone": self.rng.choice(TIME_ZONES), "virtual": virtual,
+            "cancelled_at": timestamp(at) if cancelled else None, "cancel_reason": "Rain, sorry!" if cancelled else None,
+            "location_venue": None if virtual else self.rng.choice(("Union Hall", "St. Mark's Church", "Café Olé")),
+            "web_conference_url": "https://meet.example.org/abc" if virtual else None,
+        }, at)
+
+    def signature(self, key: int, petition_id: int, at: int) -> dict:
+        contact = self.contact(key)
+        return self.person_record("signatures", key, {
+            "petition_id": petition_id, "email": contact.email or self.world.persons[key - 1].email,
+            "first_name": contact.given_name, "last_name": contact.family_name,
+            "phone_number": contact.phone, "postcode": contact.postal_code,
+            "join_organisation": self.rng.random() < 0.8, "member_id": self.member(key, at),
+            "additional_fields": json.dumps({"comment": "Yes, \"absolutely\", <b>now</b>"}),
+            "cached_organisation_slug": self.data.slug, "source": self.rng.choice(("", "facebook", "email")),
+            "new_member": False, "locale": "en", "country": "US", "last_signed_at": timestamp(at),
+            "utm_params": json.dumps({"utm_source": self.rng.choice(("email", "sms", "twitter"))}),
+            "opt_in_sms": self.rng.random() < 0.3,
+        }, at)
+
+    def attendee(self, key: int, event_id: int, at: int) -> dict:
+        contact = self.contact(key)
+        return self.person_record("attendees", key, {
+            "event_id": event_id, "member_id": self.member(key, at),
+            "email": contact.email or self.world.persons[key - 1].email,
+            "first_name": contact.given_name, "last_name": contact.family_name,
+            "phone_number": contact.phone, "postcode": contact.postal_code, "country": "US",
+            "new_member": False, "attending_status": self.rng.choice(("attending", "attending", "not_attending")),
+            "cached_organisation_slug": self.data.slug, "join_organisation": True, "locale": "en",
+            "utm_params": json.dumps({"utm_source": "email", "utm_campaign": "spring-canvass"}),
+        }, at)
+
+    def unsubscribe(self, member_id: int, at: int) -> dict:
+        member = self.data.rows["members"][member_id]
+        return self.add("unsubscribes", {
+            "organisation_id": ORGANISATION_ID, "member_id": member_id, "email": member["email"],
+            "unsubscribe_object": False, "unsubscribe_organisation": True, "unsubscribable_id": ORGANISATION_ID,
+            "unsubscribable_type": "Organisation", "source": "unsubscribe_page",
+        }, at)
+
+    def filler(self, table: str, at: int) -> dict:
+        """A plausible row for a table that carries no world data."""
+        row: dict = {}
+        n = self.data.next_ids.get(table, 0) + 1
+        for column, sql_type in TABLES[table].items():
+            kind = sql_type.lower()
+            if column in ("id", "created_at", "updated_at"):
+                continue
+            if kind.startswith(("integer", "bigint")):
+                row[column] = n * 7 % 97 + 1
+            elif kind.startswith("boolean"):
+                row[column] = n % 2 == 0
+            elif kind.startswith("timestamp"):
+                row[column] = timestamp(at - n * 3600)
+            elif kind.startswith("numeric"):
+                row[column] = f"{n / 4:.2f}"
+            elif n == 2:
+                row[column] = f"<p>{column}, \"quoted\"\nline two — naïve café</p>"
+            else:
+                row[column] = f"{column} {n}"
+        return self.add(table, row, at)
+
+    def new_activity(self, keys: list[int], at: int) -> None:
+        """People take action: sign petitions, RSVP to events, some unsubscribe."""
+        petitions, events = list(self.data.rows["petitions"]), list(self.data.rows["events"])
+        for key in keys:
+            for petition_id in self.rng.sample(petitions, min(len(petitions), self.rng.choice((1, 1, 2, 3)))):
+                self.signature(key, petition_id, at)
+            for event_id in self.rng.sample(events, min(len(events), self.rng.choice((0, 0, 1, 2)))):
+                self.attendee(key, event_id, at)
+            if self.rng.random() < 0.05:
+                self.unsubscribe(self.member(key, at), at)
+
+
+def _changes(rng: random.Random, pool: list, fraction: float) -> list:
+    return rng.sample(pool, max(1, int(len(pool) * fraction))) if pool else []
+
+
+def _day(world: World, data: ControlShiftData, start: int, end: int, keys: list[int], fraction: float,
+         batches: int) -> None:
+    """New rows from `keys` in `batches` incremental files between start and end, then edits and deletions."""
+    rng = world.rng(f"controlshift-day-{start}")
+    builder = _Builder(world, data, rng)
+    per_batch = max(1, -(-len(keys) // batches)) if keys else 0
+    for n in range(batches):
+        at = start + (n + 1) * (end - start) // (batches + 1)
+        before = {table: set(rows) for table, rows in data.rows.items()}
+        builder.new_activity(keys[n * per_batch:(n + 1) * per_batch], at)
+        write_incrementals(data, before, at)
+    edit(world, data, rng, fraction, end)
+
+
+def write_incrementals(data: ControlShiftData, before: dict[str, set[int]], at: int) -> list[str]:
+    """One incremental export per table that gained rows since `before`."""
+    keys = []
+    for table, rows in data.rows.items():
+        added = [row for row_id, row in rows.items() if row_id not in before.get(table, ())]
+        if added:
+            keys.append(data.write_export("incremental", table, added, at))
+    return keys
+
+
+def edit(world: World, data: ControlShiftData, rng: random.Random, fraction: float, at: int) -> None:
+    """Updates and deletions: no incremental shows them, only the next full export."""
+    for row in _changes(rng, list(data.rows["signatures"].values()), fraction):
+        row["postcode"] = f"{rng.randrange(10000, 99999)}"
+        row["updated_at"] = timestamp(at)
+    for row in _changes(rng, list(data.rows["petitions"].values()), fraction):
+        row["title"] = f"{row['title']} (updated)"
+        row["updated_at"] = timestamp(at)
+    for row in _changes(rng, list(data.rows["events"].values()), fraction):
+        row["title"] = f"{row['title']} (updated)"
+        row["updated_at"] = timestamp(at)
+    # a member asked to be forgotten: their signature goes (the truth row stays harmless)
+    for row in _changes(rng, list(data.rows["signatures"].values()), fraction / 2):
+        del data.rows["signatures"][row["id"]]
+
+
+def export_full(world: World, at: int | None = None) -> list[str]:
+    """The nightly export: every table, every row as it is now."""
+    data: ControlShiftData = world.vendors["controlshift"]  # type: ignore[assignment]
+    at = world.clock.now if at is None else at
+    keys = [data.write_export("full", table, list(rows.values()), at) for table, rows in data.rows.items()]
+    data.last_export_at = at
+    return keys
+
+
+def generate(world: World) -> ControlShiftData:
+    rng = world.rng("controlshift")
+    now = world.clock.now
+    data = ControlShiftData(ORGANISATION_SLUG, {table: list(columns) for table, columns in TABLES.items()},
+                            {table: {} for table in TABLES}, {}, {})
+    world.vendors["controlshift"] = data
+    builder = _Builder(world, data, rng)
+    keys = [person.key for person in world.persons if rng.random() < 0.6]
+    first_night, second_night = now - 2 * DAY + NIGHTLY_AT, now - DAY + NIGHTLY_AT
+    early = first_night - 300 * DAY
+    staff = rng.sample(keys, max(3, len(keys) // 50)) if len(keys) >= 3 else keys or [world.persons[0].key]
+    users = [builder.user(key, early) for key in staff]
+    for n in range(max(4, len(world.persons) // 40)):
+        builder.petition(rng.choice(users), early + n * DAY)
+    for n in range(max(4, len(world.persons) // 50)):
+        builder.event(rng.choice(users), early + n * DAY)
+    for table in TABLES:
+        if table not in WORLD_TABLES:
+            for _ in range(FILLER_ROWS):
+                builder.filler(table, early)
+    # most people acted before the history starts; the rest join during the two days shown
+    split = int(len(keys) * 0.8)
+    for key in keys[:split]:
+        builder.new_activity([key], early + rng.randrange(0, 290 * DAY))
+    export_full(world, first_night)
+    rest = keys[split:]
+    _day(world, data, first_night, second_night, rest[: len(rest) // 2], 0.02, 4)
+    export_full(world, second_night)
+    _day(world, data, second_night, now, rest[len(rest) // 2:], 0.02, 4)
+    data.last_export_at = second_night
+    return data
+
+
+def advance(world: World, fraction: float) -> None:
+    """An hour on ControlShift: new rows (an incremental file), edits and deletions, a nightly full
+    export when the clock passes 02:00 UTC."""
+    data: ControlShiftData = world.vendors["controlshift"]  # type: ignore[assignment]
+    rng = world.rng("controlshift-advance")
+    now = world.clock.now
+    builder = _Builder(world, data, rng)
+    before = {table: set(rows) for table, rows in data.rows.items()}
+    builder.new_activity(rng.sample([p.key for p in world.persons], max(1, int(len(world.persons) * fraction))), now)
+    write_incrementals(data, before, now)
+    edit(world, data, rng, fraction, now)
+    if (now - NIGHTLY_AT) // DAY > (data.last_export_at - NIGHTLY_AT) // DAY:
+        export_full(world, now)
+
+
+def keep_tables(world: World, tables: tuple[str, ...] = WORLD_TABLES) -> None:
+    """Drop every other table and its exports (before `serve`): a quicker sandbox for tests."""
+    data: ControlShiftData = world.vendors["controlshift"]  # type: ignore[assignment]
+    for table in set(data.rows) - set(tables):
+        del data.rows[table], data.columns[table]
+    data.files = {key: body for key, body in data.files.items() if key.split("/")[2] in data.rows}
+
+
+def organisation_counts(data: ControlShiftData) -> dict[str, int]:
+    return {f"{table}_count": len(data.rows.get(table, ()))
+            for table in ("petitions", "signatures", "blast_emails", "members")}
+
+
+# --- the fake REST API and signed download links ----------------------------------------------
+
+def _column_json(sql_type: str) -> dict:
+    lowered = sql_type.lower()
+    kind = ("integer" if lowered.startswith(("integer", "bigint")) else "boolean" if lowered.startswith("boolean")
+            else "datetime" if lowered.startswith("timestamp") else "decimal" if lowered.startswith("numeric")
+            else "string")
+    limit = 8 if lowered.startswith("bigint") else 4 if lowered.startswith("integer") else None
+    return {"type": kind, "sql_type": re.sub(r"\(max\)", "", sql_type, flags=re.I).lower().strip(),
+            "limit": limit, "nullable": True, "default_value": None}
+
+
+class ControlShiftApi:
+    """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
+
+    def __init__(self, world: World, api_key: str, signing_key: bytes) -> None:
+        self.world, self.api_key, self.signing_key = world, api_key, signing_key
+        self.routes = Map([
+            Rule("/api/bulk_data/schema.json", endpoint="schema"),
+            Rule("/api/bulk_data/schema/columns", endpoint="columns"),
+            Rule("/api/v1/organisation", endpoint="organisation"),
+            Rule("/bulk_data/files/<path:key>", endpoint="download"),
+        ])
+
+    @property
+    def data(self) -> ControlShiftData:
+        return self.world.vendors["controlshift"]  # type: ignore[return-value]
+
+    def signature(self, key: str, expires: int) -> str:
+        return hmac.new(self.signing_key, f"{key}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def __call__(self, request: Request) -> Response:
+        try:
+            endpoint, args = self.routes.bind_to_environ(request.environ).match()
+        except NotFound:
+            return json_response({"error": "Not found"}, 404)
+        except HTTPException as error:
+            return json_response({"error": error.description}, error.code or 400)
+        if endpoint == "download":
+            return self._download(request, args["key"])
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return json_response({"error": "invalid_token", "error_description": "The access token is invalid"}, 401)
+        return getattr(self, f"_{endpoint}")(request)
+
+    def _schema(self, request: Request) -> Response:
+        tables = [{"table": {"name": table, "columns": {column: _column_json(TABLES[table].get(column, "character varying"))
+                                                        for column in columns}}}
+                  for table, columns in self.data.columns.items()]
+        settings = {"compression_format": "BZIP2"} if self.data.compress else {}
+        return json_response({"tables": tables, "settings": settings})
+
+    def _columns(self, request: Request) -> Response:
+        table = request.args.get("table", "")
+        if table not in self.data.columns:
+            return json_response({"error": f"unknown table {table!r}"}, 404)
+        return Response(",".join(self.data.columns[table]) + "\n", mimetype="text/csv")
+
+    def _organisation(self, request: Request) -> Response:
+        return json_response({"organisation": {"slug": self.data.slug, "name": "Keystone Action",
+                                               **organisation_counts(self.data)}})
+
+    def _download(self, request: Request, key: str) -> Response:
+        expires = request.args.get("Expires", "")
+        if (not expires.isdigit() or not hmac.compare_digest(self.signature(key, int(expires)), request.args.get("Signature", ""))
+                or int(expires) < self.world.clock.now):
+            return Response("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+                            status=403, mimetype="application/xml")
+        if key not in self.data.files:
+            return Response("<Error><Code>NoSuchKey</Code></Error>", status=404, mimetype="application/xml")
+        return Response(self.data.files[key], mimetype="text/csv")
+
+
+def _quiet_moto_server():  # noqa: ANN202 - a ThreadedMotoServer
+    """moto's threaded S3 server on a free loopback port, without a log line per request."""
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    class QuietServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return QuietServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+
+class ControlShiftService:
+    """A moto S3 server holding the exports plus the fake REST API; a context manager like FakeService."""
+
+    def __init__(self, world: World, api_key: str, *, rate_limit: float | None = None) -> None:
+        self.world = world
+        self.bucket = f"controlshift-exports-{secrets.token_hex(4)}"
+        self.api = ControlShiftApi(world, api_key, secrets.token_bytes(16))
+        self.rest = FakeService(self.api, name="controlshift", rate_limit=rate_limit)
+        self._moto = None
+        self._s3 = None
+
+    @property
+    def data(self) -> ControlShiftData:
+        return self.world.vendors["controlshift"]  # type: ignore[return-value]
+
+    @property
+    def url(self) -> str:
+        return self.rest.url
+
+    @property
+    def faults(self):  # noqa: ANN201 - the REST fake's switchable faults
+        return self.rest.faults
+
+    def count(self, status: int | None = None, path_prefix: str = "") -> int:
+        return self.rest.count(status, path_prefix)
+
+    def start(self) -> "ControlShiftService":
+        import boto3
+
+        self._moto = _quiet_moto_server()
+        self._moto.start()
+        self.s3_endpoint_url = "http://127.0.0.1:%d" % self._moto.get_host_and_port()[1]
+        self._s3 = boto3.client("s3", endpoint_url=self.s3_endpoint_url, region_name="us-east-1",
+                                aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+        self._s3.create_bucket(Bucket=self.bucket)
+        for key, body in self.data.files.items():
+            self.put_object(key, body)
+        self.data.sinks.append(self.put_object)
+        self.rest.start()
+        return self
+
+    def stop(self) -> None:
+        if self.put_object in self.data.sinks:
+            self.data.sinks.remove(self.put_object)
+        self.rest.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def __enter__(self) -> "ControlShiftService":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def put_object(self, key: str, body: bytes) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def delete_object(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def signed_url(self, key: str, lifetime: int = URL_LIFETIME) -> str:
+        expires = self.world.clock.now + lifetime
+        return f"{self.url}/bulk_data/files/{quote(key)}?Expires={expires}&Signature={self.api.signature(key, expires)}"
+
+    def webhook_payload(self, key: str, lifetime: int = URL_LIFETIME) -> dict:
+        """What ControlShift POSTs when the export `key` is ready."""
+        kind = "full" if "/full/" in key else "incremental"
+        table = key.split("/")[2]
+        return {"type": f"data.{kind}_table_exported",
+                "data": {"url": self.signed_url(key, lifetime), "table": table,
+                         "s3": {"bucket": self.bucket, "key": key},
+                         "compression_format": "bzip2" if key.endswith(".bz2") else "none"},
+                "jid": secrets.token_hex(12)}
+
+
+def serve(world: World, api_key: str, *, rate_limit: float | None = None) -> ControlShiftService:
+    """The local S3 and fake REST API over `world` (call `.start()` or use `with`)."""
+    return ControlShiftService(world, api_key, rate_limit=rate_limit)
+
+
+def client_env(service: ControlShiftService, api_key: str) -> dict[str, str]:
+    """The configuration that points the `controlshift` source at this sandbox."""
+    return {
+        "SOURCES__CONTROLSHIFT__BUCKET": service.bucket,
+        "SOURCES__CONTROLSHIFT__ORGANIZATION_SLUG": service.data.slug,
+        "SOURCES__CONTROLSHIFT__S3_ENDPOINT_URL": service.s3_endpoint_url,
+        "SOURCES__CONTROLSHIFT__BASE_URL": service.url,
+        "SOURCES__CONTROLSHIFT__API_KEY": api_key,
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }

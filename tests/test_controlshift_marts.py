@@ -1,0 +1,71 @@
+"""ControlShift rows in the marts: people, identities, events with locations, RSVPs, opt-outs."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.evaluation import score_identities
+from pipelines.runner import sync, transform
+from pipelines.sandbox import Sandbox
+from tests.conftest import query
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):  # noqa: ANN001, ANN201
+    warehouse = tmp_path_factory.mktemp("cs_marts") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as patch, Sandbox(people=250, seed=9) as sandbox:
+        for key, value in sandbox.env().items():
+            patch.setenv(key, value)
+        results = sync(None, warehouse, echo=lambda _: None)
+        assert all(r.status == "loaded" for r in results), results
+        assert transform(warehouse) == 0, "dbt build (models and tests) failed"
+        yield warehouse, sandbox.world
+
+
+def test_attendees_are_rsvps_linked_to_people_and_events(built) -> None:  # noqa: ANN001
+    warehouse, world = built
+    [(rsvps, linked)] = query(warehouse, """
+        select count(*), count(*) filter (where person_id is not null and event_id is not null)
+        from analytics.attendances where source = 'controlshift'""")
+    [(raw,)] = query(warehouse, "select count(*) from controlshift.attendees")
+    assert rsvps == linked == raw > 0
+
+
+def test_events_carry_their_location_and_cancellation(built) -> None:  # noqa: ANN001
+    warehouse, world = built
+    events = world.vendors["controlshift"].rows["events"]
+    rows = {event_id: (status, locality, latitude) for event_id, status, locality, latitude in query(warehouse, """
+        select source_event_id, status, locality, latitude from analytics.events where source = 'controlshift'""")}
+    assert set(rows) == {str(i) for i in events}
+    for event_id, event in events.items():
+        status, locality, latitude = rows[str(event_id)]
+        assert status == ("cancelled" if event["cancelled_at"] else "active")
+        assert locality is not None and latitude is not None
+
+
+def test_people_from_controlshift_overlap_other_tools(built) -> None:  # noqa: ANN001
+    warehouse, world = built
+    [(both,)] = query(warehouse, "select count(*) from analytics.people where list_contains(sources, 'controlshift') "
+                                 "and list_contains(sources, 'mobilize')")
+    assert both > 0
+    kinds = {kind for (kind,) in query(warehouse, """
+        select distinct split_part(source_person_id, ':', 1) from analytics.person_identities
+        where source = 'controlshift'""")}
+    assert kinds == {"members", "signatures", "attendees", "users"}
+    [(signed,)] = query(warehouse, "select sum(petitions_signed_count) from analytics.people")
+    assert signed > 0
+    scores = score_identities(warehouse, world.truth)
+    assert scores.precision >= 0.99 and scores.recall >= 0.97, scores.line()
+
+
+def test_organisation_unsubscribes_opt_people_out(built) -> None:  # noqa: ANN001
+    warehouse, world = built
+    data = world.vendors["controlshift"]
+    unsubscribed = {data.rows["members"][u["member_id"]]["email"] for u in data.rows["unsubscribes"].values()}
+    assert unsubscribed
+    statuses = dict(query(warehouse, """
+        select identities.source_person_id, people.is_email_subscribed
+        from analytics.person_identities as identities join analytics.people using (person_id)
+        where identities.source = 'controlshift' and identities.source_person_id like 'members:%'"""))
+    member_ids = {row["email"]: member_id for member_id, row in data.rows["members"].items()}
+    assert all(statuses[f"members:{member_ids[email]}"] is False for email in unsubscribed)

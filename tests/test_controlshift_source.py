@@ -1,0 +1,236 @@
+"""The controlshift bulk-data source against the sandbox's local S3 and fake REST API."""
+
+from __future__ import annotations
+
+import bz2
+from pathlib import Path
+
+import pytest
+
+from pipelines.runner import sync_source
+from pipelines.sandbox import controlshift
+from pipelines.sandbox.world import build_world
+from pipelines.sources.controlshift import BulkDataSource, TableWriter
+from tests.conftest import query, table_rows
+
+KEY = "test-controlshift-key"
+
+
+@pytest.fixture
+def cs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, no_source_config):  # noqa: ANN001, ANN201
+    """A small world's ControlShift; only the tables that carry people unless marked `all_tables`."""
+    world = build_world(people=60, seed=3)
+    if request.node.get_closest_marker("all_tables") is None:
+        controlshift.keep_tables(world)
+    with controlshift.serve(world, KEY) as service:
+        for name, value in controlshift.client_env(service, KEY).items():
+            monkeypatch.setenv(name, value)
+        yield service
+
+
+def ids(warehouse: Path, table: str) -> set[int]:
+    return {row_id for (row_id,) in query(warehouse, f"select id from controlshift.{table}")}
+
+
+def postcodes(warehouse: Path) -> dict[int, str]:
+    return dict(query(warehouse, "select id, postcode from controlshift.signatures"))
+
+
+def sync(warehouse: Path):  # noqa: ANN201
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "loaded", result.message
+    return result
+
+
+def signature_file(service, rows: list[dict], stamp: str, kind: str = "incremental", columns=None) -> str:  # noqa: ANN001
+    """Put a signatures export of `rows` on the sandbox S3 at `stamp` (YYYYMMDDHHMMSS)."""
+    key = f"{service.data.slug}/{kind}/signatures/{stamp[:8]}/signatures_{stamp}.csv"
+    service.put_object(key, controlshift.encode_csv(columns or service.data.columns["signatures"], rows))
+    return key
+
+
+def new_signature(service, row_id: int, **values) -> dict:  # noqa: ANN001
+    template = dict(next(iter(service.data.rows["signatures"].values())))
+    return {**template, "id": row_id, **values}
+
+
+@pytest.mark.all_tables
+def test_full_then_incremental_then_next_full(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    tables = {t for (t,) in query(warehouse, "select table_name from information_schema.tables where "
+                                             "table_schema = 'controlshift' and table_name[1] <> '_'")}
+    assert tables == set(controlshift.TABLES)  # all 63, none hard-coded in the source
+    assert ids(warehouse, "members") == set(cs.data.rows["members"])
+
+    before = {row_id: dict(row) for row_id, row in cs.data.rows["signatures"].items()}
+    cs.world.advance(0.1)  # new rows as incrementals; edits and deletions wait for the full export
+    edited = {i for i, row in cs.data.rows["signatures"].items() if i in before and row["postcode"] != before[i]["postcode"]}
+    deleted = set(before) - set(cs.data.rows["signatures"])
+    added = set(cs.data.rows["signatures"]) - set(before)
+    assert edited and deleted and added
+
+    result = sync(warehouse)
+    # reconciliation against /api/v1/organisation names the rows deleted since the last full export
+    loaded = postcodes(warehouse)
+    expected = len(cs.data.rows["signatures"])
+    assert f"reconciliation: signatures warehouse {len(loaded)} vs ControlShift {expected} " \
+           f"(differs by +{len(loaded) - expected})" in result.message and len(loaded) - expected >= len(deleted)
+    assert added <= set(loaded)
+    assert deleted <= set(loaded), "a deletion shows only in the next full export"
+    assert all(loaded[i] == before[i]["postcode"] for i in edited), "an update shows only in the next full export"
+
+    cs.world.clock.tick(3600)
+    controlshift.export_full(cs.world)
+    result = sync(warehouse)
+    assert "reconciliation: signatures" in result.message and "differs" not in result.message
+    assert postcodes(warehouse) == {i: row["postcode"] for i, row in cs.data.rows["signatures"].items()}
+    for table in ("members", "attendees", "petitions", "events", "users", "unsubscribes"):
+        assert ids(warehouse, table) == set(cs.data.rows[table]), table
+
+
+def test_rerunning_changes_nothing(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    signatures = table_rows(warehouse, "controlshift.signatures")
+    files = query(warehouse, "select count(*) from controlshift._loaded_files")
+    again = sync(warehouse)
+    assert again.rows == {} and table_rows(warehouse, "controlshift.signatures") == signatures
+    assert query(warehouse, "select count(*) from controlshift._loaded_files") == files
+
+
+def test_a_failed_load_leaves_the_old_table_whole(cs, warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    sync(warehouse)
+    signatures = table_rows(warehouse, "controlshift.signatures")
+    files = query(warehouse, "select count(*) from controlshift._loaded_files")
+    cs.world.advance(0.1)
+    cs.world.clock.tick(3600)
+    controlshift.export_full(cs.world)  # the signatures full export, then an incremental after it
+    signature_file(cs, [new_signature(cs, 10**6)], "20270101000000")
+
+    def disk_full(self, *args):  # noqa: ANN001, ANN202
+        if self.table == "signatures":
+            raise OSError("No space left on device")
+        return original(self, *args)
+
+    original = TableWriter.merge
+    monkeypatch.setattr(TableWriter, "merge", disk_full)
+    failed = sync_source("controlshift", warehouse)
+    assert failed.status == "failed" and "signatures" in failed.message and "No space left" in failed.message
+    assert table_rows(warehouse, "controlshift.signatures") == signatures
+    assert query(warehouse, "select count(*) from controlshift._loaded_files where table_name = 'signatures'") \
+        < query(warehouse, "select count(*) from controlshift._loaded_files") and \
+        query(warehouse, "select count(*) from controlshift._loaded_files")[0][0] > files[0][0]
+
+    monkeypatch.setattr(TableWriter, "merge", original)
+    sync(warehouse)
+    assert ids(warehouse, "signatures") == set(cs.data.rows["signatures"]) | {10**6}
+
+
+def test_duplicate_and_out_of_order_files(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    full_stamp = max(k for k in cs.data.files if "/full/signatures/" in k).rsplit("_", 1)[1][:14]
+    baseline = ids(warehouse, "signatures")
+
+    # the same rows twice (a re-delivered file under another name) merge on id
+    late = new_signature(cs, 900001, first_name="Late", postcode="11111")
+    signature_file(cs, [late], "20260102030000")
+    signature_file(cs, [late], "20260102030500")
+    # an incremental older than the loaded full export is already covered by it
+    signature_file(cs, [new_signature(cs, 900002)], full_stamp[:8] + "000001")
+    sync(warehouse)
+    assert ids(warehouse, "signatures") == baseline | {900001}
+    assert query(warehouse, "select count(*) from controlshift.signatures where id = 900001") == [(1,)]
+
+    # a full export arriving after a newer incremental: the incremental applies again after it
+    current = list(cs.data.rows["signatures"].values())
+    signature_file(cs, current, "20260102010000", kind="full")
+    sync(warehouse)
+    assert ids(warehouse, "signatures") == set(cs.data.rows["signatures"]) | {900001}
+    outcomes = dict(query(warehouse, "select key, outcome from controlshift._loaded_files"))
+    assert sorted(v for k, v in outcomes.items() if "900" in k or k.endswith("000001.csv")) == ["covered"]
+
+
+def test_bz2_exports(cs, warehouse: Path) -> None:  # noqa: ANN001
+    cs.data.compress = True
+    cs.world.advance(0.1)
+    cs.world.clock.tick(3600)
+    controlshift.export_full(cs.world)
+    assert any(k.endswith(".csv.bz2") and "/full/signatures/" in k for k in cs.data.files)
+    sync(warehouse)
+    assert postcodes(warehouse) == {i: row["postcode"] for i, row in cs.data.rows["signatures"].items()}
+    key = max(k for k in cs.data.files if k.endswith(".bz2") and "/full/petitions/" in k)
+    assert bz2.decompress(cs.data.files[key])  # really compressed
+    assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{key}'") == [("loaded",)]
+
+
+def test_malformed_rows_are_kept_aside_not_dropped(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    header = ",".join(cs.data.columns["signatures"])
+    good = controlshift.encode_csv(cs.data.columns["signatures"], [new_signature(cs, 700001)]).decode().splitlines()[1]
+    bad_type = good.replace("700001", "not-a-number", 1)
+    short = "700003,1"
+    body = "\n".join([header, good, bad_type, short, good.replace("700001", "700004", 1)]) + "\n"
+    key = f"{cs.data.slug}/incremental/signatures/20260102/signatures_20260102040000.csv"
+    cs.put_object(key, body.encode())
+    result = sync(warehouse)
+    assert "2 rejected rows" in result.message
+    assert {700001, 700004} <= ids(warehouse, "signatures")
+    empty = f"{cs.data.slug}/incremental/signatures/20260102/signatures_20260102041000.csv"
+    cs.put_object(empty, b"")  # an empty object is loaded as no rows, not an error
+    assert sync(warehouse).rows == {}
+    rejected = query(warehouse, "select file, line, reason from controlshift._rejected_rows order by line")
+    assert [(f, line) for f, line, _ in rejected] == [(key, 3), (key, 4)]
+    assert "CAST" in rejected[0][2] and "MISSING COLUMNS" in rejected[1][2]
+
+
+def test_schema_drift_adds_columns_and_keeps_vanished_ones(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    columns = cs.data.columns["signatures"]
+    drifted = [c for c in columns if c != "facebook_id"] + ["pronouns"]
+    signature_file(cs, [new_signature(cs, 800001, pronouns="they/them")], "20260102050000", columns=drifted)
+    sync(warehouse)
+    assert query(warehouse, "select pronouns from controlshift.signatures where id = 800001") == [("they/them",)]
+
+    rows = [{**row, "pronouns": None} for row in cs.data.rows["signatures"].values()]
+    signature_file(cs, rows, "20260102060000", kind="full", columns=drifted)
+    sync(warehouse)
+    names = [c for (c,) in query(warehouse, "select column_name from information_schema.columns "
+                                            "where table_schema = 'controlshift' and table_name = 'signatures'")]
+    assert "facebook_id" in names and "pronouns" in names
+    assert query(warehouse, "select count(facebook_id) from controlshift.signatures") == [(0,)]
+
+
+def test_types_from_schema_endpoint_else_sniffed(cs, warehouse: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    sync(warehouse)
+    types = dict(query(warehouse, "select column_name, data_type from information_schema.columns "
+                                  "where table_schema = 'controlshift' and table_name = 'signatures'"))
+    # all-null columns are typed too, from sql_type
+    assert types["recaptcha_score"] == "DECIMAL(3,2)" and types["referring_share_click_id"] == "INTEGER"
+    assert types["created_at"] == "TIMESTAMP" and types["join_organisation"] == "BOOLEAN"
+
+    monkeypatch.delenv("SOURCES__CONTROLSHIFT__BASE_URL")
+    sniffed = tmp_path / "sniffed.duckdb"
+    sync(sniffed)
+    types = dict(query(sniffed, "select column_name, data_type from information_schema.columns "
+                                "where table_schema = 'controlshift' and table_name = 'signatures'"))
+    assert types["recaptcha_score"] == "VARCHAR" and types["id"] == "BIGINT"
+
+
+def test_lists_only_date_prefixes_since_its_state(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    source = BulkDataSource(bucket=cs.bucket, organization_slug=cs.data.slug, s3_endpoint_url=cs.s3_endpoint_url)
+    listed: list[dict] = []
+    source.s3.meta.events.register("before-parameter-build.s3.ListObjectsV2",
+                                   lambda params, **_: listed.append(dict(params)))
+    cs.world.advance(0.1)
+    source.load_into(warehouse)
+    oldest_date = min(k.split("/")[3] for k in cs.data.files)
+    date_listings = [p for p in listed if p["Prefix"].count("/") == 4]
+    assert date_listings and all(p["Prefix"].split("/")[3] >= "20251231" for p in date_listings)
+    assert not [p for p in date_listings if p["Prefix"].split("/")[3] == oldest_date]
+    assert all(p.get("Delimiter") == "/" for p in listed if p["Prefix"].count("/") < 4)
+
+
+def test_a_wrong_api_key_is_named(cs, warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("SOURCES__CONTROLSHIFT__API_KEY", "wrong")
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "failed" and "SOURCES__CONTROLSHIFT__API_KEY" in result.message and "401" in result.message

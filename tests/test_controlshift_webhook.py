@@ -1,0 +1,134 @@
+"""The ControlShift webhook receiver and the source loading what it queued."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from pipelines import controlshift_webhook as webhook
+from pipelines.runner import sync_source
+from pipelines.sandbox import controlshift
+from pipelines.sandbox.world import build_world
+from tests.conftest import query
+
+SECRET = "whsec-test"
+KEY = "test-controlshift-key"
+
+
+@pytest.fixture
+def receiver(tmp_path: Path):  # noqa: ANN201
+    server = webhook.serve(SECRET, tmp_path / "queue")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/", tmp_path / "queue"
+    server.shutdown()
+    server.server_close()
+
+
+def post(url: str, payload: dict, signature: str | None) -> requests.Response:
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers[webhook.SIGNATURE_HEADER] = signature
+    return requests.post(url, data=body, headers=headers, timeout=5)
+
+
+PAYLOAD = {"type": "data.incremental_table_exported",
+           "data": {"url": "https://example.invalid/x.csv", "table": "signatures",
+                    "s3": {"bucket": "b", "key": "/org/incremental/signatures/20260101/signatures_20260101000000.csv"},
+                    "compression_format": "none"}, "jid": "abc"}
+
+
+def test_good_signature_is_queued_durably(receiver) -> None:  # noqa: ANN001
+    url, queue = receiver
+    body = json.dumps(PAYLOAD).encode()
+    response = requests.post(url, data=body, headers={webhook.SIGNATURE_HEADER: webhook.sign(SECRET, body)}, timeout=5)
+    assert response.status_code == 200
+    entries = list(queue.glob("*.json"))
+    assert len(entries) == 1 and json.loads(entries[0].read_text()) == PAYLOAD
+    queued = list(webhook.read_queue(queue, "default-bucket"))
+    assert [(q.table, q.incremental, q.key, q.bucket, q.stamp) for q in queued] == [
+        ("signatures", True, "org/incremental/signatures/20260101/signatures_20260101000000.csv", "b", "20260101000000")]
+
+
+@pytest.mark.parametrize("signature", [None, "", "sha256:" + "0" * 64, "deadbeef"])
+def test_bad_or_missing_signature_is_refused_and_nothing_recorded(receiver, signature) -> None:  # noqa: ANN001
+    url, queue = receiver
+    assert post(url, PAYLOAD, signature).status_code == 401
+    assert not queue.exists() or not list(queue.iterdir())
+
+
+def test_signature_is_over_the_exact_body(receiver) -> None:  # noqa: ANN001
+    url, queue = receiver
+    signature = webhook.sign(SECRET, json.dumps(PAYLOAD).encode())
+    tampered = {**PAYLOAD, "jid": "other"}
+    assert post(url, tampered, signature).status_code == 401
+    other_types = {"type": "petition.created", "data": {}}
+    assert post(url, other_types, webhook.sign(SECRET, json.dumps(other_types).encode())).status_code == 200
+    assert not queue.exists() or not list(queue.glob("*.json"))
+
+
+@pytest.fixture
+def cs(monkeypatch: pytest.MonkeyPatch, no_source_config, tmp_path: Path):  # noqa: ANN001, ANN201
+    world = build_world(people=40, seed=4)
+    controlshift.keep_tables(world)
+    with controlshift.serve(world, KEY) as service:
+        for name, value in controlshift.client_env(service, KEY).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("SOURCES__CONTROLSHIFT__QUEUE_DIR", str(tmp_path / "queue"))
+        yield service
+
+
+def _queue_new_incremental(cs, tmp_path: Path, with_s3: bool = True) -> str:  # noqa: ANN001
+    before = set(cs.data.files)
+    cs.world.advance(0.2)
+    key = next(k for k in sorted(set(cs.data.files) - before) if "/incremental/signatures/" in k)
+    payload = cs.webhook_payload(key)
+    if not with_s3:
+        del payload["data"]["s3"]
+    webhook.enqueue(tmp_path / "queue", payload)
+    return key
+
+
+def test_queued_file_loads_from_its_signed_url(cs, warehouse: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    assert sync_source("controlshift", warehouse).status == "loaded"
+    key = _queue_new_incremental(cs, tmp_path)
+    cs.rest.reset_log()
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "loaded", result.message
+    assert cs.count(200, "/bulk_data/files/") == 1
+    assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{key}'") == [("loaded",)]
+    assert not list((tmp_path / "queue").glob("*.json")), "a loaded entry leaves the queue"
+
+
+def test_expired_url_falls_back_to_the_s3_key(cs, warehouse: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    assert sync_source("controlshift", warehouse).status == "loaded"
+    key = _queue_new_incremental(cs, tmp_path)
+    cs.world.clock.tick(7 * 3600)  # past the 6-hour lifetime
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "loaded", result.message
+    assert "signed URL has expired" in result.message and f"s3://{cs.bucket}/{key}" in result.message
+    assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{key}'") == [("loaded",)]
+    assert set(cs.data.rows["signatures"]) <= {i for (i,) in query(warehouse, "select id from controlshift.signatures")}
+
+
+def test_expired_url_without_s3_key_keeps_the_queue_entry(cs, warehouse: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    assert sync_source("controlshift", warehouse).status == "loaded"
+    # a notification without Direct AWS Access: the URL is the only way to that object
+    _queue_new_incremental(cs, tmp_path, with_s3=False)
+    cs.world.clock.tick(7 * 3600)
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "failed"
+    assert "signed URL has expired" in result.message and "queue entry is kept" in result.message
+    assert len(list((tmp_path / "queue").glob("*.json"))) == 1
+
+
+def test_cli_says_which_secret_to_set(no_source_config, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+    from pipelines.cli import main
+
+    assert main(["controlshift-webhook", "--port", "0"]) == 2
+    assert "SOURCES__CONTROLSHIFT__WEBHOOK_SECRET" in capsys.readouterr().out
