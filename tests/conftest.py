@@ -68,7 +68,8 @@ def table_rows(warehouse: Path, table: str, exclude_prefix: str = "_dlt") -> set
 def compare_schemas(clean: Path, other: Path, schema: str) -> tuple[int, int, list[str]]:
     """(rows lost, rows duplicated, tables missing) of one schema in `other` against `clean`.
 
-    Rows are compared whole, as multisets, without dlt's bookkeeping columns (load ids differ).
+    Rows are compared whole, as multisets, without dlt's bookkeeping columns (load ids differ) or
+    the load times in a source's own bookkeeping tables (`_loaded_files.loaded_at`).
     """
     lost = duplicated = 0
     missing: list[str] = []
@@ -83,17 +84,20 @@ def compare_schemas(clean: Path, other: Path, schema: str) -> tuple[int, int, li
             columns = [name for (name,) in con.execute(
                 "select column_name from duckdb_columns() where database_name = 'clean' and schema_name = ? "
                 "and table_name = ? and column_name not like '\\_dlt%' escape '\\' order by column_index",
-                [schema, table]).fetchall()]
+                [schema, table]).fetchall() if not (table.startswith("_") and name == "loaded_at")]
             exists = con.execute("select count(*) from duckdb_tables() where database_name = 'other' "
                                  "and schema_name = ? and table_name = ?", [schema, table]).fetchone()[0]
             if not exists:
                 missing.append(f"{schema}.{table}")
                 continue
             select = ", ".join(f'"{c}"' for c in columns)
-            lost += con.execute(f'select count(*) from (select {select} from clean.{schema}."{table}" except all '
-                                f'select {select} from other.{schema}."{table}")').fetchone()[0]
-            duplicated += con.execute(f'select count(*) from (select {select} from other.{schema}."{table}" '
-                                      f'except all select {select} from clean.{schema}."{table}")').fetchone()[0]
+            table_lost = con.execute(f'select count(*) from (select {select} from clean.{schema}."{table}" except all '
+                                     f'select {select} from other.{schema}."{table}")').fetchone()[0]
+            table_duplicated = con.execute(f'select count(*) from (select {select} from other.{schema}."{table}" '
+                                           f'except all select {select} from clean.{schema}."{table}")').fetchone()[0]
+            if table_lost or table_duplicated:
+                print(f"{schema}.{table}: {table_lost} rows lost, {table_duplicated} rows duplicated")  # names the culprit
+            lost, duplicated = lost + table_lost, duplicated + table_duplicated
     return lost, duplicated, missing
 
 

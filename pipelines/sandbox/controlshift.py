@@ -515,6 +515,9 @@ class ControlShiftService:
     def count(self, status: int | None = None, path_prefix: str = "") -> int:
         return self.rest.count(status, path_prefix)
 
+    def reset_log(self) -> None:
+        self.rest.reset_log()
+
     def start(self) -> "ControlShiftService":
         import boto3
 

@@ -1,6 +1,7 @@
 {#-
     One row per real person. Each field is the most recently updated non-empty value among
-    the person's source records (ties go to the record seen first).
+    the person's source records (ties go to the record seen first), except email consent:
+    subscribed only when every tool that records it says so.
 -#}
 with resolved as (
     select * from {{ ref('int_person_records__resolved') }}
@@ -44,7 +45,8 @@ best_values as (
         arg_max(phone_e164, updated_at) filter (where phone_e164 is not null) as phone,
         arg_max(postal_code_normalized, updated_at) filter (where postal_code_normalized is not null) as postal_code,
         arg_max(sms_opt_in_status, updated_at) filter (where sms_opt_in_status is not null) as sms_opt_in_status,
-        arg_max(is_email_subscribed, updated_at) filter (where is_email_subscribed is not null) as is_email_subscribed,
+        -- consent is not the latest word but every word: one tool's unsubscribe or refusal is honoured
+        bool_and(is_email_subscribed) as is_email_subscribed,
         min(created_at) as first_seen_at,
         max(updated_at) as last_seen_at,
         list(distinct source order by source) as sources,
