@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PEOPLE ?= 2000
-SOURCES := mobilize nationbuilder controlshift
+SOURCES := mobilize action_network nationbuilder controlshift
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 

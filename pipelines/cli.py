@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not _start_demo_warehouse(warehouse, args.people, args.seed):
             return 1
         _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
-        with Sandbox(people=args.people, seed=args.seed) as sandbox:
+        with Sandbox(people=args.people, seed=args.seed, throttled=not args.no_rate_limits) as sandbox:
             sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
             os.environ.update(sandbox.env())
             redact_process_output()
@@ -133,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from pipelines.sandbox import Sandbox
 
-    with Sandbox(people=args.people, seed=args.seed) as sandbox:
+    with Sandbox(people=args.people, seed=args.seed, throttled=not args.no_rate_limits) as sandbox:
         sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
         _print("Sandbox running. Point the pipeline at it with:")
         for key, value in sandbox.env().items():
@@ -194,6 +194,8 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, parents=[common], help=help_text)
         command.add_argument("--people", type=int, default=2000, help="size of the synthetic world")
         command.add_argument("--seed", type=int, default=7)
+        command.add_argument("--no-rate-limits", action="store_true",
+                             help="serve the fakes without their vendors' rate limits (faster, less faithful)")
         command.set_defaults(run=run)
     for writer in (sync_cmd, transform_cmd, commands.choices["demo"]):
         writer.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",

@@ -111,5 +111,5 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for key in [k for k in os.environ if k.startswith(("SOURCES__", "STATUS__"))]:
             patch.delenv(key)
         patch.setenv("WAREHOUSE_PATH", str(warehouse))
-        assert main(["--quiet", "demo", "--people", "150", "--seed", "5"]) == 0
+        assert main(["--quiet", "demo", "--people", "150", "--seed", "5", "--no-rate-limits"]) == 0
     return warehouse

@@ -9,14 +9,14 @@ from tests.conftest import query
 def test_demo_builds_a_queryable_warehouse_and_says_where_it_is(tmp_path, monkeypatch, capsys, no_source_config):
     warehouse = tmp_path / "demo.duckdb"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
-    assert main(["demo", "--people", "150"]) == 0
+    assert main(["demo", "--people", "150", "--no-rate-limits"]) == 0
     out = capsys.readouterr().out
     assert str(warehouse) in out and "people matched" in out
     [(events, attendances)] = query(warehouse, """
         select (select count(*) from analytics.events), (select count(*) from analytics.attendances)""")
     assert events > 0 and attendances > 0
     # a second demo starts over instead of mixing two worlds
-    assert main(["demo", "--people", "100"]) == 0
+    assert main(["demo", "--people", "100", "--no-rate-limits"]) == 0
     [(people,)] = query(warehouse, "select people from main.sandbox_demo")
     assert people == 100
 

@@ -58,7 +58,7 @@ def test_syncs_killed_at_random_moments_end_with_the_clean_runs_rows(tmp_path: P
     kills_per_source = math.ceil(TOTAL_KILLS / len(VENDORS))
     kills = lost = duplicated = 0
     missing: list[str] = []
-    with Sandbox(people=200, seed=5) as sandbox:
+    with Sandbox(people=200, seed=5, throttled=False) as sandbox:
         base_env = {**os.environ, **sandbox.env()}
         for source in VENDORS:
             clean = tmp_path / f"clean_{source}.duckdb"

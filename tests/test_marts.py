@@ -12,7 +12,7 @@ from tests.conftest import query
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("marts") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=400, seed=5) as sandbox:
+    with pytest.MonkeyPatch.context() as patch, Sandbox(people=400, seed=5, throttled=False) as sandbox:
         for key, value in sandbox.env().items():
             patch.setenv(key, value)
         results = sync(None, warehouse, echo=lambda _: None)
@@ -95,3 +95,49 @@ def test_a_successful_build_publishes_the_marts_snapshot_for_bi_tools(built):
     for mart in ("people", "person_identities", "events", "attendances"):
         assert query(snapshot, f"select count(*) from analytics.{mart}") == query(
             warehouse, f"select count(*) from analytics.{mart}")
+
+
+def test_action_network_rows_reach_every_mart(built):
+    warehouse, sandbox = built
+    data = sandbox.world.vendors["action_network"]
+    [(events, cancelled)] = query(warehouse, """
+        select count(*), count(*) filter (where status = 'cancelled')
+        from analytics.events where source = 'action_network'""")
+    assert events == len(data.events) and cancelled == sum(1 for e in data.events.values() if e.status == "cancelled")
+    [(rsvps, linked)] = query(warehouse, """
+        select count(*), count(*) filter (where person_id is not null and event_id is not null)
+        from analytics.attendances where source = 'action_network'""")
+    assert rsvps == linked == len(data.attendances)
+    statuses = dict(query(warehouse, """
+        select source_attendance_id, status from analytics.attendances where source = 'action_network'"""))
+    for attendance in data.attendances.values():
+        expected = ("attended" if attendance.attended else "cancelled" if attendance.status == "declined"
+                    else "no_show" if attendance.attended is False else "accepted")
+        assert statuses[attendance.id] == expected
+    [(identities,)] = query(warehouse, "select count(*) from analytics.person_identities where source = 'action_network'")
+    assert identities == len(data.people)
+
+
+def test_action_network_event_times_are_local_times_converted_to_utc(built):
+    warehouse, sandbox = built
+    event = next(e for e in sandbox.world.vendors["action_network"].events.values()
+                 if e.location and e.location["region"] == "PA")
+    [(epoch, timezone)] = query(warehouse, f"""
+        select epoch(start_at), timezone from analytics.events where source_event_id = '{event.id}'""")
+    assert timezone == "America/New_York"
+    # Pennsylvania is four or five hours behind UTC: the wall-clock time written is local
+    assert epoch - event.start_local in (4 * 3600, 5 * 3600)
+
+
+def test_rsvps_in_both_tools_belong_to_the_same_person(built):
+    warehouse, sandbox = built
+    truth = {(source, sid): key for source, sid, key in sandbox.world.truth}
+    rows = query(warehouse, """
+        select source, source_person_id, person_id from analytics.person_identities
+        where person_id in (select person_id from analytics.attendances where source = 'action_network')
+          and person_id in (select person_id from analytics.attendances where source = 'mobilize')""")
+    assert {"mobilize", "action_network"} <= {source for source, _, _ in rows}
+    keys_by_person: dict[str, set[int]] = {}
+    for source, source_person_id, person_id in rows:
+        keys_by_person.setdefault(person_id, set()).add(truth[(source, source_person_id)])
+    assert len(keys_by_person) > 20 and all(len(keys) == 1 for keys in keys_by_person.values())

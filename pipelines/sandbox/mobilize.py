@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlencode
 
 from werkzeug.routing import Map, Rule
@@ -20,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from pipelines.sandbox import noise
 from pipelines.sandbox.fakehttp import FakeService, json_response
-from pipelines.sandbox.world import DAY, World
+from pipelines.sandbox.world import DAY, World, pick_changes
 
 API_PREFIX = "/api/v1"
 PRIMARY_ORG_ID = 1
@@ -222,7 +223,7 @@ def advance(world: World, fraction: float) -> None:
     data: MobilizeData = world.vendors["mobilize"]  # type: ignore[assignment]
     rng = world.rng("mobilize-advance")
     now = world.clock.now
-    changes = lambda pool: rng.sample(pool, max(1, int(len(pool) * fraction))) if pool else []  # noqa: E731
+    changes = partial(pick_changes, rng, fraction)
 
     for person in changes(list(data.people.values())):
         person.postal_code = f"{rng.randrange(10000, 99999)}"

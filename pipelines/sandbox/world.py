@@ -21,8 +21,9 @@ from pathlib import Path
 from pipelines.sandbox import noise
 
 # Each vendor module of the sandbox provides generate(world) -> its data, advance(world,
-# fraction), serve(world, api_key) -> FakeService and client_env(service, api_key).
-VENDORS = ("mobilize", "nationbuilder", "controlshift")
+# fraction), serve(world, api_key, *, rate_limit=…) -> FakeService (rate_limit=None: no limit)
+# and client_env(service, api_key).
+VENDORS = ("mobilize", "action_network", "nationbuilder", "controlshift")
 
 # 2026-01-01T00:00:00Z: the world's "now" before any change.
 WORLD_EPOCH = 1767225600
@@ -80,6 +81,11 @@ class World:
             writer = csv.writer(handle)
             writer.writerow(["source", "source_person_id", "person_key"])
             writer.writerows(self.truth)
+
+
+def pick_changes(rng: random.Random, fraction: float, pool: list) -> list:
+    """`fraction` of `pool` (at least one record while there is any): what `advance()` changes."""
+    return rng.sample(pool, max(1, int(len(pool) * fraction))) if pool else []
 
 
 def _ascii(text: str) -> str:

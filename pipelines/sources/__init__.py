@@ -8,6 +8,7 @@ from typing import Callable
 # source name -> "module:factory"; the factory resolves its own configuration through dlt
 SOURCES: dict[str, str] = {
     "mobilize": "pipelines.sources.mobilize:mobilize_source",
+    "action_network": "pipelines.sources.action_network:action_network_source",
     "nationbuilder": "pipelines.sources.nationbuilder:nationbuilder_source",
     "controlshift": "pipelines.sources.controlshift:controlshift_source",
 }

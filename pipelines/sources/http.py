@@ -200,6 +200,29 @@ def _tolerant_json(response: Response, *args: Any, **kwargs: Any) -> None:
     response.json = functools.partial(_decode_json, response)  # type: ignore[method-assign]
 
 
+class HalNextLinkPaginator(JSONLinkPaginator):
+    """HAL+JSON collections (OSDI): follows `_links.next.href` until a page says it is the last.
+
+    A page is the last when it holds no records (a page past the end), carries no `next`
+    link, or holds fewer records than the `per_page` it reports. The last rule saves the
+    request for the empty page past the end on APIs whose last page still links a `next`
+    (Action Network's people collection). Use with data_selector `HAL_RECORDS`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(next_url_path="_links.next.href")
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        super().update_state(response, data)
+        per_page = response.json().get("per_page")
+        if not data or (isinstance(per_page, int) and len(data) < per_page):
+            self._next_reference = None
+
+
+# the records of a HAL collection page, whatever their relation is called (`osdi:people`, …)
+HAL_RECORDS = "_embedded.*"
+
+
 class VendorClient(RESTClient):
     """A `RESTClient` whose every request is paced, retried and explained."""
 

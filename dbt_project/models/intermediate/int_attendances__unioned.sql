@@ -3,6 +3,10 @@ with mobilize_attendances as (
     select * from {{ ref('stg_mobilize__attendances') }}
 ),
 
+action_network_attendances as (
+    select * from {{ ref('stg_action_network__attendances') }}
+),
+
 controlshift_attendees as (
     select * from {{ ref('stg_controlshift__attendees') }}
 ),
@@ -37,6 +41,33 @@ mobilize as (
     from mobilize_attendances
 ),
 
+action_network as (
+    select
+        'action_network' as source,
+        attendance_id as source_attendance_id,
+        person_id as source_person_id,
+        event_id as source_event_id,
+        cast(null as varchar) as timeslot_id,
+        -- OSDI status (accepted, declined, tentative, needs action) and the attended flag
+        case
+            when attended then 'attended'
+            when status = 'declined' then 'cancelled'
+            when not attended then 'no_show'
+            else 'accepted'
+        end as status,
+        status as source_status,
+        attended,
+        created_at as rsvp_at,
+        updated_at,
+        referrer_source as utm_source,
+        cast(null as varchar) as utm_medium,
+        cast(null as varchar) as utm_campaign,
+        cast(null as varchar) as utm_term,
+        cast(null as varchar) as utm_content,
+        referrer_website as referrer_url
+    from action_network_attendances
+),
+
 controlshift as (
     select
         'controlshift' as source,
@@ -61,6 +92,8 @@ controlshift as (
 
 final as (
     select * from mobilize
+    union all
+    select * from action_network
     union all
     select * from controlshift
 )

@@ -7,6 +7,10 @@ mobilize_timeslots as (
     select * from {{ ref('stg_mobilize__event_timeslots') }}
 ),
 
+action_network_events as (
+    select * from {{ ref('stg_action_network__events') }}
+),
+
 controlshift_events as (
     select * from {{ ref('stg_controlshift__events') }}
 ),
@@ -43,6 +47,34 @@ mobilize as (
     inner join mobilize_timeslots using (event_id)
 ),
 
+-- an Action Network event is one occurrence
+action_network as (
+    select
+        'action_network' as source,
+        event_id as source_event_id,
+        cast(null as varchar) as timeslot_id,
+        title,
+        cast(null as varchar) as event_type,
+        start_at,
+        end_at,
+        timezone,
+        venue,
+        address_line_1,
+        address_line_2,
+        locality,
+        region,
+        postal_code,
+        latitude,
+        longitude,
+        is_virtual,
+        sponsor_title as organization,
+        browser_url,
+        case when status = 'cancelled' then 'cancelled' else 'active' end as status,
+        created_at,
+        updated_at
+    from action_network_events
+),
+
 -- a ControlShift event is one occurrence, at its location
 controlshift as (
     select
@@ -74,6 +106,8 @@ controlshift as (
 
 final as (
     select * from mobilize
+    union all
+    select * from action_network
     union all
     select * from controlshift
 )

@@ -31,6 +31,10 @@ mobilize_attendees as (
     group by person_id
 ),
 
+action_network_people as (
+    select * from {{ ref('stg_action_network__people') }}
+),
+
 controlshift_members as (
     select * from {{ ref('stg_controlshift__members') }}
 ),
@@ -81,6 +85,26 @@ mobilize as (
         created_at,
         updated_at
     from mobilize_attendees
+),
+
+action_network as (
+    select
+        'action_network' as source,
+        person_id as source_person_id,
+        given_name,
+        family_name,
+        email,
+        other_emails,
+        phone,
+        postal_code,
+        cast(null as varchar) as sms_opt_in_status,
+        case email_status
+            when 'subscribed' then true
+            when 'unsubscribed' then false
+        end as is_email_subscribed,
+        created_at,
+        updated_at
+    from action_network_people
 ),
 
 -- email is NationBuilder's best (primary, not bad) address; every filled slot also matches
@@ -156,6 +180,8 @@ controlshift as (
 
 final as (
     select * from mobilize
+    union all
+    select * from action_network
     union all
     select * from nationbuilder
     union all

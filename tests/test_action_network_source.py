@@ -1,0 +1,221 @@
+"""The action_network source against the fake: full, incremental, idempotent, resilient, paced."""
+
+import pytest
+from werkzeug.wrappers import Request
+
+from pipelines.runner import sync
+from pipelines.sandbox import action_network
+from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sandbox.world import build_world
+from pipelines.sources.action_network import action_network_id, odata_after
+from pipelines.sources.http import HAL_RECORDS, HalNextLinkPaginator, HttpPolicy, VendorClient
+from tests.conftest import query, table_rows
+
+KEY = "an-test-key"
+TABLES = ("people", "events", "attendances", "tags", "taggings", "event_campaigns")
+
+
+def _serve(monkeypatch, people=200, seed=13, rate_limit=None, requests_per_second=1000):
+    world = build_world(people=people, seed=seed)
+    service = action_network.serve(world, KEY, rate_limit=rate_limit)
+    service.world = world
+    service.start()
+    for name, value in action_network.client_env(service, KEY).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SOURCES__ACTION_NETWORK__REQUESTS_PER_SECOND", str(requests_per_second))
+    return service
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """A small world served without a rate limit, and a source that does not pace: functional tests."""
+    service = _serve(monkeypatch)
+    yield service
+    service.stop()
+
+
+def _sync(warehouse):
+    [result] = sync(["action_network"], warehouse, echo=lambda _: None)
+    return result
+
+
+def _counts(warehouse):
+    return {table: query(warehouse, f"select count(*) from action_network.{table}")[0][0] for table in TABLES}
+
+
+def _world_counts(data):
+    return {"people": len(data.people), "events": len(data.events), "attendances": len(data.attendances),
+            "tags": len(data.tags), "taggings": len(data.taggings), "event_campaigns": len(data.event_campaigns)}
+
+
+def _requests_by_collection(api):
+    counts = {"people": 0, "event_campaigns": 0, "events": 0, "attendances": 0, "tags": 0, "taggings": 0}
+    for request in api.requests:
+        parts = request.path.split("/")[3:]  # after /api/v2
+        counts[parts[-1] if len(parts) == 3 else parts[0]] += 1
+    return counts
+
+
+def test_full_sync_loads_every_collection_with_ids_from_identifiers_and_links(api, warehouse):
+    result = _sync(warehouse)
+    assert result.status == "loaded", result.message
+    data = api.world.vendors["action_network"]
+    assert _counts(warehouse) == _world_counts(data)
+    attendance = next(iter(data.attendances.values()))
+    [(event_id, person_id, status)] = query(
+        warehouse, f"select event_id, person_id, status from action_network.attendances where id = '{attendance.id}'")
+    assert (event_id, person_id, status) == (attendance.event_id, attendance.person_id, attendance.status)
+    tagging = next(iter(data.taggings.values()))
+    assert query(warehouse, f"select tag_id, person_id from action_network.taggings where id = '{tagging.id}'") == [
+        (tagging.tag_id, tagging.person_id)]
+    person = next(p for p in data.people.values() if p.email and p.custom_fields)
+    [(emails, custom)] = query(warehouse, f"select email_addresses, custom_fields from action_network.people "
+                                          f"where id = '{person.id}'")
+    assert person.email in emails and all(value in custom for value in person.custom_fields.values())
+    assert api.count(status=429) == 0
+
+
+def test_second_run_without_changes_asks_once_per_collection_and_event_and_changes_nothing(api, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    before = {table: table_rows(warehouse, f"action_network.{table}") for table in TABLES}
+    api.reset_log()
+    assert _sync(warehouse).status == "loaded"
+    data = api.world.vendors["action_network"]
+    assert _requests_by_collection(api) == {"people": 1, "event_campaigns": 1, "events": 1,
+                                            "attendances": len(data.events), "tags": 1, "taggings": len(data.tags)}
+    assert all("filter=modified_date" in r.query for r in api.requests)
+    assert {table: table_rows(warehouse, f"action_network.{table}") for table in TABLES} == before
+
+
+def test_incremental_sync_fetches_what_changed(api, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    world = api.world
+    data = world.vendors["action_network"]
+    world.advance(0.02)
+    api.reset_log()
+    result = _sync(warehouse)
+    assert result.status == "loaded", result.message
+    changed = [p for p in data.people.values() if p.modified_date == world.clock.now]
+    requests = _requests_by_collection(api)
+    # the filtered collection: pages in proportion to the change, not the whole list
+    assert requests["people"] <= -(-len(changed) // 25) + 1 < -(-len(data.people) // 25)
+    assert result.rows["people"] >= len(changed)
+    # one filtered request per known event (each changed event's RSVPs fit one page)
+    assert requests["attendances"] == len(data.events)
+    assert _counts(warehouse) == _world_counts(data)
+    person = next(p for p in changed if p.postal_code)
+    [(addresses,)] = query(warehouse, f"select postal_addresses from action_network.people where id = '{person.id}'")
+    assert person.postal_code in addresses
+    rsvps = {a.id: a.status for a in data.attendances.values()}
+    assert dict(query(warehouse, "select id, status from action_network.attendances")) == rsvps
+
+
+def test_a_new_event_has_all_its_attendances_read_however_old(api, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    world = api.world
+    data = world.vendors["action_network"]
+    rng = world.rng("test-late-event")
+    event = action_network._event(rng, world.clock.tick(), [])
+    event.modified_date = world.clock.now
+    data.events[event.id] = event
+    world.version += 1
+    for person in list(data.people.values())[:30]:  # older than anything the last run saw
+        data.add_attendance(action_network.AnAttendance(f"late-{person.id}", event.id, person.id, "accepted",
+                                                        None, None, 1_600_000_000, 1_600_000_000))
+    api.reset_log()
+    assert _sync(warehouse).status == "loaded"
+    assert query(warehouse, f"select count(*) from action_network.attendances where event_id = '{event.id}'") == [
+        (30,)]
+    assert not any("filter" in r.query for r in api.requests if event.id in r.path)
+
+
+def test_recovers_from_429_storms_and_5xx_bursts(api, warehouse, monkeypatch):
+    monkeypatch.setenv("SOURCES__ACTION_NETWORK__BACKOFF_FACTOR", "0.05")
+    monkeypatch.setenv("SOURCES__ACTION_NETWORK__MAX_ATTEMPTS", "8")
+    api.faults.storm_429 = 2
+    api.faults.error_burst = 3
+    api.faults.error_rate = 0.1
+    api.faults.truncate_rate = 0.05
+    result = _sync(warehouse)
+    assert result.status == "loaded", result.message
+    assert api.count(status=429) >= 2 and api.count(status=503) >= 3
+    assert _counts(warehouse) == _world_counts(api.world.vendors["action_network"])
+
+
+def test_a_wrong_token_fails_with_the_variable_to_set(api, warehouse, monkeypatch):
+    monkeypatch.setenv("SOURCES__ACTION_NETWORK__API_KEY", "not-the-token")
+    result = _sync(warehouse)
+    assert result.status == "failed"
+    assert "SOURCES__ACTION_NETWORK__API_KEY" in result.message and "401" in result.message
+    assert "not-the-token" not in result.message
+
+
+def test_an_unconfigured_source_is_skipped_with_one_line(no_source_config, warehouse):
+    [result] = sync(["action_network"], warehouse, echo=lambda _: None)
+    assert result.status == "skipped"
+    assert "SOURCES__ACTION_NETWORK__API_KEY" in result.message
+
+
+def test_last_page_quirk_a_full_last_page_ends_with_one_empty_page(api, warehouse):
+    data = api.world.vendors["action_network"]
+    for person_id in list(data.people)[50:]:  # exactly two full pages of people
+        del data.people[person_id]
+    result = _sync(warehouse)
+    assert result.status == "loaded", result.message
+    assert _requests_by_collection(api)["people"] == 3, "two full pages, then the empty page past the end"
+    assert query(warehouse, "select count(*) from action_network.people") == [(50,)]
+
+
+def test_stays_within_four_requests_per_second_and_uses_the_budget(monkeypatch, warehouse):
+    """At the real limit: the fake answers 429 above 4/s; the source must never trigger it."""
+    service = _serve(monkeypatch, people=60, seed=4, rate_limit=4, requests_per_second=4)
+    try:
+        assert _sync(warehouse).status == "loaded"
+    finally:
+        service.stop()
+    stamps = sorted(r.at for r in service.requests)
+    assert len(stamps) >= 20
+    assert service.count(status=429) == 0, [(round(t - stamps[0], 3), s) for t, s in
+                                            sorted((r.at, r.status) for r in service.requests)]
+    # the fake's token bucket (4/s, bursts of 4) is the judge of every window: it never said 429
+    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    assert rate <= 4 * 1.02, f"{rate:.2f} requests/s"
+    assert rate >= 4 * 0.5, f"concurrent fetching should use most of the budget, used {rate:.2f}/s"
+
+
+# --- units ------------------------------------------------------------------------------
+
+def _hal_service(pages: list[list[int]], per_page: int, next_on_last: bool) -> FakeService:
+    def handler(request: Request):
+        page = int(request.args.get("page", 1))
+        records = pages[page - 1] if page <= len(pages) else []
+        links = {"self": {"href": request.url}}
+        if page < len(pages) or (next_on_last and records):
+            links["next"] = {"href": f"{request.base_url}?page={page + 1}"}
+        return json_response({"per_page": per_page, "page": page, "_links": links,
+                              "_embedded": {"osdi:things": [{"n": n} for n in records]}})
+
+    return FakeService(handler, name="hal")
+
+
+@pytest.mark.parametrize("pages, per_page, next_on_last, requests", [
+    ([[1, 2], [3, 4], [5]], 2, True, 3),  # a short last page ends paging despite its next link
+    ([[1, 2], [3, 4]], 2, True, 3),  # a full last page with next: one empty page past the end
+    ([[1, 2], [3, 4]], 2, False, 2),  # no next link on the last page
+    ([[]], 2, True, 1),  # an empty collection
+])
+def test_hal_paginator_stops_on_short_empty_or_unlinked_pages(pages, per_page, next_on_last, requests):
+    with _hal_service(pages, per_page, next_on_last) as service:
+        client = VendorClient(vendor="Hal", base_url=service.url, credential_variable="X", policy=HttpPolicy(),
+                              paginator=HalNextLinkPaginator(), data_selector=HAL_RECORDS)
+        got = [row["n"] for page in client.paginate("things") for row in page]
+        assert got == [n for page in pages for n in page]
+        assert service.count() == requests
+
+
+def test_ids_and_filters():
+    record = {"identifiers": ["free_events:1", "action_network:d91b4b2e-ae0e-4cd3-9ed7-d0ec501b0bc3"]}
+    assert action_network_id(record) == "d91b4b2e-ae0e-4cd3-9ed7-d0ec501b0bc3"
+    linked = {"identifiers": [], "_links": {"self": {"href": "https://x/api/v2/people/abc-1"}}}
+    assert action_network_id(linked) == "abc-1"
+    assert odata_after("2026-01-02T00:00:00Z") == "modified_date gt '2026-01-01T23:59:59Z'"
