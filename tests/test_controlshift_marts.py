@@ -13,7 +13,7 @@ from tests.conftest import query
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):  # noqa: ANN001, ANN201
     warehouse = tmp_path_factory.mktemp("cs_marts") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=250, seed=9) as sandbox:
+    with pytest.MonkeyPatch.context() as patch, Sandbox(people=250, seed=9, throttled=False) as sandbox:
         for key, value in sandbox.env().items():
             patch.setenv(key, value)
         results = sync(None, warehouse, echo=lambda _: None)
