@@ -149,6 +149,17 @@ def test_duplicate_and_out_of_order_files(cs, warehouse: Path) -> None:  # noqa:
     assert sorted(v for k, v in outcomes.items() if "900" in k or k.endswith("000001.csv")) == ["covered"]
 
 
+def test_an_id_twice_in_one_incremental_keeps_its_last_line(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    first = new_signature(cs, 900003, first_name="Before", postcode="11111")
+    second = new_signature(cs, 900003, first_name="After", postcode="22222")
+    signature_file(cs, [first, new_signature(cs, 900004), second], "20260102040000")
+    sync(warehouse)
+    assert query(warehouse, "select first_name, postcode from controlshift.signatures where id = 900003") == [
+        ("After", "22222")]
+    assert query(warehouse, "select count(*) from controlshift.signatures where id = 900004") == [(1,)]
+
+
 def test_bz2_exports(cs, warehouse: Path) -> None:  # noqa: ANN001
     cs.data.compress = True
     cs.world.advance(0.1)

@@ -337,8 +337,13 @@ class TableWriter:
         """New rows merge on `id`; the table gains columns it has not seen."""
         old = self.existing_types()
         known = {**(self.schema_types or {}), **old}
+        rows = self._read_csv(path, header, known)
+        if "id" in header:
+            # an id listed twice in one file is one row: its last line is its latest state
+            rows = f"""(select * exclude (__line) from (select *, row_number() over () as __line from {rows})
+                        qualify row_number() over (partition by id order by __line desc) = 1)"""
         self.con.execute("drop table if exists controlshift_increment")
-        self.con.execute(f"create temp table controlshift_increment as select * from {self._read_csv(path, header, known)}")
+        self.con.execute(f"create temp table controlshift_increment as select * from {rows}")
         rejected = self._record_rejects(export.key)
         if not old:
             self.con.execute(f"create table {self.target} as select * from controlshift_increment")
