@@ -11,9 +11,13 @@ Access, its S3 bucket and key. This receiver
   fsync of the folder) and only then answers 200, so an acknowledged notification survives a
   crash; other webhook types are acknowledged and ignored;
 - answers 503 when it cannot record (ControlShift retries with backoff);
-- refuses bodies over `MAX_BODY_BYTES` (413) before reading them, and answers 409, recording
-  nothing, to a notification whose `jid` it has already recorded: a captured, validly signed
-  request replayed later changes nothing.
+- refuses bodies over `MAX_BODY_BYTES` (413) before reading them, and records nothing for a
+  notification whose `jid` it has already recorded: a captured, validly signed request replayed
+  later changes nothing. It answers that replay 208 (Already Reported), a 2xx: ControlShift
+  delivers at least once and retries a notification whose 200 it did not receive, and it
+  disables an endpoint that keeps answering a notification with an error. `jid`s are kept
+  `SEEN_JIDS_KEPT_DAYS`; a file is loaded once however often it is queued, so a replay older
+  than that reloads nothing either.
 
 `python -m pipelines sync controlshift` then loads queued files (see
 `pipelines/sources/controlshift.py`) and removes an entry only once its file's load committed.
@@ -41,6 +45,8 @@ SIGNATURE_HEADER = "x-controlshift-webhook-signature"
 EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
 # export notifications are under 2 KB; anything this large is not ControlShift's
 MAX_BODY_BYTES = 1024 * 1024
+# far beyond ControlShift's retries (9, with exponential backoff) and the links' 6-hour life
+SEEN_JIDS_KEPT_DAYS = 30
 
 
 def default_queue_dir(warehouse: Path) -> Path:
@@ -103,7 +109,7 @@ def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]: 
 
 
 class SeenJobs:
-    """The `jid`s already recorded, in a SQLite file in the queue folder (years of them stay small)."""
+    """The `jid`s recorded in the last `SEEN_JIDS_KEPT_DAYS`, in a SQLite file in the queue folder."""
 
     def __init__(self, queue_dir: Path) -> None:
         self.path = queue_dir / "seen_jids.sqlite"
@@ -112,6 +118,7 @@ class SeenJobs:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30)
         con.execute("create table if not exists seen (jid text primary key, recorded_at real)")
+        con.execute("create index if not exists seen_by_age on seen (recorded_at)")
         return con
 
     def __contains__(self, jid: str) -> bool:
@@ -120,7 +127,9 @@ class SeenJobs:
 
     def add(self, jid: str) -> None:
         with self._connect() as con:
-            con.execute("insert or ignore into seen values (?, ?)", [jid, time.time()])
+            now = time.time()
+            con.execute("insert or ignore into seen values (?, ?)", [jid, now])
+            con.execute("delete from seen where recorded_at < ?", [now - SEEN_JIDS_KEPT_DAYS * 86400])
 
 
 class WebhookApp:
@@ -152,7 +161,7 @@ class WebhookApp:
         jid = str(payload.get("jid") or "")
         try:
             if jid and jid in self.seen:
-                return Response("already recorded\n", status=409)
+                return Response("already recorded; ignored\n", status=208)
             enqueue(self.queue_dir, payload)
             # after the entry: a crash in between leaves a duplicate entry (its load is idempotent),
             # never an acknowledged notification that was not recorded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,15 +73,25 @@ def test_signature_is_over_the_exact_body(receiver) -> None:  # noqa: ANN001
     assert not queue.exists() or not list(queue.glob("*.json"))
 
 
-def test_a_replayed_notification_is_refused_and_records_nothing(receiver) -> None:  # noqa: ANN001
+def test_a_replayed_notification_records_nothing_and_is_acknowledged(receiver) -> None:  # noqa: ANN001
     url, queue = receiver
     signature = webhook.sign(SECRET, json.dumps(PAYLOAD).encode())
     assert post(url, PAYLOAD, signature).status_code == 200
-    assert post(url, PAYLOAD, signature).status_code == 409
+    # a 2xx: ControlShift would retry an error, then disable the endpoint
+    assert post(url, PAYLOAD, signature).status_code == 208
     assert len(list(queue.glob("*.json"))) == 1
     second_job = {**PAYLOAD, "jid": "def"}
     assert post(url, second_job, webhook.sign(SECRET, json.dumps(second_job).encode())).status_code == 200
     assert len(list(queue.glob("*.json"))) == 2
+
+
+def test_recorded_jids_are_forgotten_after_the_retention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = webhook.SeenJobs(tmp_path)
+    seen.add("old")
+    later = time.time() + (webhook.SEEN_JIDS_KEPT_DAYS + 1) * 86400
+    monkeypatch.setattr(webhook.time, "time", lambda: later)
+    seen.add("new")
+    assert "new" in seen and "old" not in seen
 
 
 def test_an_oversized_body_is_refused_unread(receiver) -> None:  # noqa: ANN001
