@@ -57,6 +57,17 @@ def root_cause(error: BaseException) -> BaseException:
     return ours[0] if ours else chain[-1]
 
 
+def is_configured(name: str) -> bool:
+    """Whether a source has every setting it needs (a bad value counts: its sync fails loudly)."""
+    try:
+        source_factory(name)()
+    except ConfigFieldMissingException:
+        return False
+    except ValueError:
+        return True
+    return True
+
+
 def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str | None = None) -> SyncResult:
     """One source into the warehouse. `refresh="drop_sources"` reloads it whole (tables and cursors)."""
     try:

@@ -20,7 +20,7 @@ import dlt
 import duckdb
 
 from pipelines import runlog
-from pipelines.runner import pipeline_name, pipelines_dir
+from pipelines.runner import is_configured, pipeline_name, pipelines_dir
 from pipelines.sources import SOURCES
 
 DEFAULT_STALE_AFTER_HOURS = 26.0
@@ -137,10 +137,15 @@ def collect(warehouse: Path, now: float | None = None) -> WarehouseStatus:
             status.state = "failing"
             status.advice = (f"fix the error, then run `make sync-{source}`; the next run resumes from the "
                              "cursors above")
+        elif last_success_at is None and last is not None and last.status == "skipped":
+            status.state, status.advice = "not configured", last.message
+        elif last_success_at is None and is_configured(source):
+            # configured and never loaded: its schedule is not running, which cron should hear about
+            status.state = "stale"
+            status.advice = (f"configured but never synced: run `make sync-{source}` and check the scheduler "
+                             "(`make schedule`)")
         elif last_success_at is None:
-            status.state = "not configured" if last is not None and last.status == "skipped" else "never synced"
-            status.advice = (last.message if last is not None and last.status == "skipped"
-                             else f"run `make sync-{source}` once it is configured")
+            status.state, status.advice = "never synced", f"run `make sync-{source}` once it is configured"
         elif status.age_hours > status.stale_after_hours:
             status.state = "stale"
             status.advice = (f"no successful load for {status.age_hours:.1f} h (limit {status.stale_after_hours:g} h): "

@@ -61,6 +61,16 @@ def test_status_turns_stale_past_the_configured_threshold(on_demo, monkeypatch):
     assert mobilize.state == "ok" and mobilize.stale_after_hours == 48
 
 
+def test_a_configured_source_never_synced_is_stale(warehouse, no_source_config, monkeypatch):
+    [mobilize] = [s for s in status.collect(warehouse).sources if s.source == "mobilize"]
+    assert mobilize.state == "never synced" and not status.collect(warehouse).alerting
+    monkeypatch.setenv("SOURCES__MOBILIZE__API_KEY", "a-key")
+    monkeypatch.setenv("SOURCES__MOBILIZE__ORGANIZATION_ID", "1")
+    result = status.collect(warehouse)
+    [mobilize] = [s for s in result.sources if s.source == "mobilize"]
+    assert mobilize.state == "stale" and "never synced" in mobilize.advice and result.alerting == ["mobilize"]
+
+
 def test_a_failing_sync_is_recorded_named_and_alerted(warehouse, sandbox, monkeypatch, capsys):
     monkeypatch.setenv("SOURCES__MOBILIZE__API_KEY", "wrong-key")
     assert main(["sync", "mobilize", "--no-transform"]) == 1
