@@ -321,7 +321,9 @@ class MobilizeApi:
             query = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k not in ("page", "per_page")))
             key = (endpoint, tuple(sorted(ids.items())), query, self.world.version)
             if key not in self._cache:
-                self._cache.clear()
+                # a sync reads several listings in turn (dlt round-robins its resources): keep them all
+                if len(self._cache) > 256 or any(cached[-1] != self.world.version for cached in self._cache):
+                    self._cache.clear()
                 self._cache[key] = getattr(self, f"_{endpoint}")(request, **ids)
             return self._page(request, *self._cache[key])
         except ApiError as error:
