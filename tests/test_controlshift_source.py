@@ -160,6 +160,26 @@ def test_an_id_twice_in_one_incremental_keeps_its_last_line(cs, warehouse: Path)
     assert query(warehouse, "select count(*) from controlshift.signatures where id = 900004") == [(1,)]
 
 
+def test_a_half_written_export_loads_nothing_until_it_is_whole(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    whole = controlshift.encode_csv(cs.data.columns["signatures"], list(cs.data.rows["signatures"].values()))
+    for compress in (False, True):
+        before = table_rows(warehouse, "controlshift.signatures")
+        key = f"{cs.data.slug}/full/signatures/20260103/signatures_2026010301000{int(compress)}.csv"
+        # cut mid-line, or a bz2 stream without its end
+        data = whole[: len(whole) // 2]
+        if compress:
+            key, data = key + ".bz2", bz2.compress(whole)[:-40]
+        cs.put_object(key, data)
+        result = sync_source("controlshift", warehouse)
+        assert result.status == "failed" and ("cut short" if compress else "half-written") in result.message, result.message
+        assert table_rows(warehouse, "controlshift.signatures") == before, "yesterday's table stays whole"
+        assert query(warehouse, f"select count(*) from controlshift._loaded_files where key = '{key}'") == [(0,)]
+        cs.put_object(key, bz2.compress(whole) if compress else whole)  # the export completes
+        sync(warehouse)
+        assert ids(warehouse, "signatures") == set(cs.data.rows["signatures"])
+
+
 def test_bz2_exports(cs, warehouse: Path) -> None:  # noqa: ANN001
     cs.data.compress = True
     cs.world.advance(0.1)

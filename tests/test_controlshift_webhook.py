@@ -157,6 +157,22 @@ def test_expired_url_without_s3_key_keeps_the_queue_entry(cs, warehouse: Path, t
     assert len(list((tmp_path / "queue").glob("*.json"))) == 1
 
 
+def test_a_download_cut_short_loads_nothing_and_keeps_the_queue_entry(  # noqa: ANN001
+        cs, warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sync_source("controlshift", warehouse).status == "loaded"
+    key = _queue_new_incremental(cs, tmp_path)
+    # downloads cut short, and no REST API (served by the same fake) to take the faults too
+    monkeypatch.delenv("SOURCES__CONTROLSHIFT__BASE_URL")
+    cs.rest.faults.truncate_rate = 1.0
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "failed" and f"cannot download {key}" in result.message, result.message
+    assert query(warehouse, f"select count(*) from controlshift._loaded_files where key = '{key}'") == [(0,)]
+    assert len(list((tmp_path / "queue").glob("*.json"))) == 1
+    cs.rest.faults.truncate_rate = 0.0
+    assert sync_source("controlshift", warehouse).status == "loaded"
+    assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{key}'") == [("loaded",)]
+
+
 def test_cli_says_which_secret_to_set(no_source_config, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
     from pipelines.cli import main
 

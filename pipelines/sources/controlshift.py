@@ -181,6 +181,16 @@ def stream_to_file(source, destination: Path) -> None:  # noqa: ANN001 - a binar
         shutil.copyfileobj(source, out, COPY_CHUNK)
 
 
+def ends_with_newline(path: Path) -> bool:
+    """Whether a downloaded export is whole: every export line ends with a newline (an empty file is
+    an empty export)."""
+    with path.open("rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return True
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
 def download(export: ExportFile, destination: Path, s3) -> Optional[str]:  # noqa: ANN001
     """The file, decompressed, at `destination`: from its signed URL if it has one, else S3.
     Returns a note for the run summary when the URL had to be given up for the S3 key."""
@@ -524,12 +534,19 @@ class BulkDataSource:
             note = download(export, path, self.s3)
             if note:
                 summary.notes.append(note)
+            if not ends_with_newline(path):
+                raise ControlShiftError(
+                    f"{export.key} ends part way through a line: a half-written export. Nothing of it was loaded; "
+                    "the next sync reads it again")
         except ControlShiftError:
             path.unlink(missing_ok=True)
             raise
         except Exception as error:  # noqa: BLE001 - S3/HTTP errors name the file
             path.unlink(missing_ok=True)
-            raise ControlShiftError(f"cannot download s3://{export.bucket}/{export.key}: {error}") from error
+            where = "its signed URL" if export.url else f"s3://{export.bucket}/{export.key}"
+            raise ControlShiftError(
+                f"cannot download {export.key} from {where} ({type(error).__name__}: {error}); a transfer cut short "
+                "loads nothing, and the next sync tries again") from error
         return path
 
     def apply_plan(self, con: duckdb.DuckDBPyConnection, plan: "TablePlan", fetches: dict[str, Future],
