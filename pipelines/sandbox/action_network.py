@@ -331,7 +331,7 @@ class ActionNetworkApi:
             Rule(f"{API_PREFIX}/event_campaigns/<id>/events", endpoint="campaign_events"),
         ], strict_slashes=False)
         # filtered, ordered listings of the current world version; paging slices them
-        self._cache: dict[tuple, list] = {}
+        self._cache: dict[tuple, tuple[list, str, object]] = {}
         self._local = threading.local()  # the API root links are written against, per request
 
     @property
@@ -399,15 +399,15 @@ class ActionNetworkApi:
             raise ApiError(400, "page and per_page must be positive")
         raw_filter = request.args.get("filter")
         key = (endpoint, parent, raw_filter, self.world.version)
-        records, rel, render = self._records(endpoint, parent)
         if key not in self._cache:
+            records, rel, render = self._records(endpoint, parent)
             conditions = parse_filter(raw_filter)
             if len(self._cache) > 256:
                 self._cache.clear()
             # people are not ordered by modified_date (September 2016); every listing is stable
-            self._cache[key] = sorted((r for r in records if _matches(r, conditions)),
-                                      key=lambda r: (r.created_date, r.id))
-        listed = self._cache[key]
+            listed = sorted((r for r in records if _matches(r, conditions)), key=lambda r: (r.created_date, r.id))
+            self._cache[key] = listed, rel, render
+        listed, rel, render = self._cache[key]
         items = listed[(page - 1) * per_page: page * per_page]
 
         def link(number: int) -> dict:
