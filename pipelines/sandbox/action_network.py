@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timezone
@@ -331,7 +332,8 @@ class ActionNetworkApi:
             Rule(f"{API_PREFIX}/event_campaigns/<id>/events", endpoint="campaign_events"),
         ], strict_slashes=False)
         # filtered, ordered listings of the current world version; paging slices them
-        self._cache: dict[tuple, tuple[list, str, object]] = {}
+        self._cache: OrderedDict[tuple, tuple[list, str, object]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._local = threading.local()  # the API root links are written against, per request
 
     @property
@@ -399,15 +401,22 @@ class ActionNetworkApi:
             raise ApiError(400, "page and per_page must be positive")
         raw_filter = request.args.get("filter")
         key = (endpoint, parent, raw_filter, self.world.version)
-        if key not in self._cache:
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is None:
             records, rel, render = self._records(endpoint, parent)
             conditions = parse_filter(raw_filter)
-            if len(self._cache) > 256:
-                self._cache.clear()
             # people are not ordered by modified_date (September 2016); every listing is stable
             listed = sorted((r for r in records if _matches(r, conditions)), key=lambda r: (r.created_date, r.id))
-            self._cache[key] = listed, rel, render
-        listed, rel, render = self._cache[key]
+            cached = listed, rel, render
+            with self._cache_lock:
+                self._cache[key] = cached
+                # least recently used first: the people listing stays while events' attendances come and go
+                while len(self._cache) > 256:
+                    self._cache.popitem(last=False)
+        listed, rel, render = cached
         items = listed[(page - 1) * per_page: page * per_page]
 
         def link(number: int) -> dict:
