@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from requests import HTTPError, Request, RequestException, Response
 from requests.adapters import HTTPAdapter
 
+from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONLinkPaginator
@@ -245,7 +246,8 @@ class VendorClient(RESTClient):
             headers=headers,
             auth=auth,
             paginator=paginator,
-            data_selector=data_selector,
+            # parsed once: dlt would parse a string selector again for every page
+            data_selector=compile_path(data_selector) if data_selector else None,
             session=_PacedClient(policy).session,
         )
         self._hooks = {"response": [_error_hook(vendor, credential_variable), _tolerant_json]}
