@@ -2,8 +2,9 @@
 
 The sandbox serves the world from its own process, and every source syncs it from its fake with
 vendor rate limits lifted (this measures dbt, not the vendors' budgets, which the per-source
-benchmarks measure); then `dbt build` runs every model and test. Printed: the world's size, sync and build times, rows in the marts, identity
-resolution against the world's truth, and peak memory of the sync and of dbt.
+benchmarks measure); then `dbt build` runs every model and test. Printed: the world's size, sync
+and build times, rows in the marts, identity resolution against the world's truth, and peak
+memory of the sync and of dbt.
 """
 
 from __future__ import annotations
@@ -90,11 +91,11 @@ def main() -> int:
         warehouse, truth_path = Path(folder) / "warehouse.duckdb", Path(folder) / "truth.csv"
         sandbox = serve_world(truth_path)
         try:
-            line = sandbox.stdout.readline()
-            if not line:
+            served = sandbox.stdout.readline()
+            if not served:
                 print("the sandbox did not start")
                 return 1
-            os.environ.update(json.loads(line))
+            os.environ.update(json.loads(served))
             built_world = time.perf_counter()
             for source in VENDORS:
                 os.environ.update({f"SOURCES__{source.upper()}__{key}": value for key, value in UNTHROTTLED.items()})

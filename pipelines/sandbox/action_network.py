@@ -16,7 +16,6 @@ import re
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timezone
@@ -27,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from pipelines.sandbox import noise
-from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
 from pipelines.sandbox.mobilize import CITIES, VENUES
 from pipelines.sandbox.world import DAY, World, pick_changes
 
@@ -332,8 +331,7 @@ class ActionNetworkApi:
             Rule(f"{API_PREFIX}/event_campaigns/<id>/events", endpoint="campaign_events"),
         ], strict_slashes=False)
         # filtered, ordered listings of the current world version; paging slices them
-        self._cache: OrderedDict[tuple, tuple[list, str, object]] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._listings = ListingCache()
         self._local = threading.local()  # the API root links are written against, per request
 
     @property
@@ -401,22 +399,15 @@ class ActionNetworkApi:
             raise ApiError(400, "page and per_page must be positive")
         raw_filter = request.args.get("filter")
         key = (endpoint, parent, raw_filter, self.world.version)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-        if cached is None:
+
+        def build() -> tuple[list, str, object]:
             records, rel, render = self._records(endpoint, parent)
             conditions = parse_filter(raw_filter)
             # people are not ordered by modified_date (September 2016); every listing is stable
             listed = sorted((r for r in records if _matches(r, conditions)), key=lambda r: (r.created_date, r.id))
-            cached = listed, rel, render
-            with self._cache_lock:
-                self._cache[key] = cached
-                # least recently used first: the people listing stays while events' attendances come and go
-                while len(self._cache) > 256:
-                    self._cache.popitem(last=False)
-        listed, rel, render = cached
+            return listed, rel, render
+
+        listed, rel, render = self._listings.get(key, build)
         items = listed[(page - 1) * per_page: page * per_page]
 
         def link(number: int) -> dict:

@@ -14,13 +14,42 @@ import math
 import random
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Hashable, Iterable, TypeVar
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 Handler = Callable[[Request], Response]
+Listing = TypeVar("Listing")
+
+
+class ListingCache:
+    """Filtered, ordered listings a fake has built, so that paging through one only slices it.
+
+    Callers put the world's version in the key: a listing of an older world is never served.
+    Least recently used listings go first, so a sync that reads several listings in turn (dlt
+    round-robins its resources; Action Network asks for every event's attendances beside the
+    people) keeps the long ones. Requests arrive on many threads.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._listings: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Listing]) -> Listing:
+        with self._lock:
+            if key in self._listings:
+                self._listings.move_to_end(key)
+                return self._listings[key]  # type: ignore[return-value]
+        listing = build()
+        with self._lock:
+            self._listings[key] = listing
+            while len(self._listings) > self.size:
+                self._listings.popitem(last=False)
+        return listing
 
 
 @dataclass

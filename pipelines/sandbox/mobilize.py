@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from pipelines.sandbox import noise
-from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
 from pipelines.sandbox.world import DAY, World, pick_changes
 
 API_PREFIX = "/api/v1"
@@ -305,7 +305,7 @@ class MobilizeApi:
                  defaults={"auth": True}),
         ], strict_slashes=False)
         # filtered listings of the current world version; paging slices them
-        self._cache: dict[tuple, tuple[list, object]] = {}
+        self._listings = ListingCache()
 
     @property
     def data(self) -> MobilizeData:
@@ -320,12 +320,8 @@ class MobilizeApi:
             ids = {k: _integer(k, v, status=404) for k, v in args.items()}
             query = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k not in ("page", "per_page")))
             key = (endpoint, tuple(sorted(ids.items())), query, self.world.version)
-            if key not in self._cache:
-                # a sync reads several listings in turn (dlt round-robins its resources): keep them all
-                if len(self._cache) > 256 or any(cached[-1] != self.world.version for cached in self._cache):
-                    self._cache.clear()
-                self._cache[key] = getattr(self, f"_{endpoint}")(request, **ids)
-            return self._page(request, *self._cache[key])
+            listing = self._listings.get(key, lambda: getattr(self, f"_{endpoint}")(request, **ids))
+            return self._page(request, *listing)
         except ApiError as error:
             return json_response({"data": None, "error": error.error}, error.status)
         except NotFound:

@@ -29,7 +29,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from pipelines.sandbox import noise
-from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
 from pipelines.sandbox.mobilize import CITIES
 from pipelines.sandbox.world import DAY, World, _ascii
 
@@ -325,7 +325,7 @@ class NationBuilderApi:
         self._secret = secrets.token_bytes(16)
         self._cursors: dict[str, _Cursor] = {}
         # sorted ids of a filtered listing of the current world version
-        self._cache: dict[tuple, list[int]] = {}
+        self._listings = ListingCache()
 
     @property
     def data(self) -> NationBuilderData:
@@ -409,11 +409,12 @@ class NationBuilderApi:
 
     def _ids(self, filters: tuple[tuple[str, str], ...]) -> list[int]:
         key = (filters, self.world.version, len(self.data.people))
-        if key not in self._cache:
-            self._cache.clear()
+
+        def build() -> list[int]:
             checks = [_matcher(name, value) for name, value in filters]
-            self._cache[key] = sorted(p.id for p in self.data.people.values() if all(c(p) for c in checks))
-        return self._cache[key]
+            return sorted(p.id for p in self.data.people.values() if all(c(p) for c in checks))
+
+        return self._listings.get(key, build)
 
 
 def _limit(request: Request) -> int:
