@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PEOPLE ?= 2000
+# parallel test workers (pytest-xdist); each test file runs whole on one worker
+TEST_WORKERS ?= 3
 SOURCES := mobilize action_network nationbuilder controlshift
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
@@ -42,7 +44,7 @@ demo: $(INSTALLED)
 	$(BIN)/python -m pipelines demo --people $(PEOPLE)
 
 test: $(INSTALLED) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # the run report's render test needs headless Chromium: install Debian's package when it is
 # missing and we may (root with apt-get); otherwise that one test skips and says why

@@ -23,6 +23,14 @@ __all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 
+def dbt_target_dir() -> Path:
+    """Where dbt writes its artifacts: `DBT_TARGET_PATH` (dbt's own variable), relative to the project.
+
+    Two dbt runs at once in one checkout (parallel test workers) must not share a target folder.
+    """
+    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 def pipeline_name(source: str) -> str:
     return f"warehouse_{source}"
 
@@ -189,7 +197,7 @@ def dbt_failures() -> dict[str, str]:
     """Models and tests the last dbt invocation failed or warned on, from its run_results.json."""
     import json
 
-    results_file = DBT_PROJECT_DIR / "target" / "run_results.json"
+    results_file = dbt_target_dir() / "run_results.json"
     try:
         results = json.loads(results_file.read_text())["results"]
     except (OSError, ValueError, KeyError):

@@ -12,18 +12,31 @@ import pytest
 from pipelines.sandbox import Sandbox
 
 
-_REPORT_LINES: list[str] = []
+def pytest_configure(config: pytest.Config) -> None:
+    """Each parallel worker (pytest-xdist) runs dbt with a target and log folder of its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        os.environ["DBT_TARGET_PATH"] = f"target/{worker}"
+        os.environ["DBT_LOG_PATH"] = f"logs/{worker}"
 
 
 @pytest.fixture
-def report():  # noqa: ANN201
-    """Prints a line in the test run's summary: figures a test measured, shown even when it passes."""
-    return _REPORT_LINES.append
+def report(request: pytest.FixtureRequest):  # noqa: ANN201
+    """Prints a line in the test run's summary: figures a test measured, shown even when it passes.
+
+    The line travels as a user property of the test's report, so it reaches the summary from a
+    parallel worker too.
+    """
+    return lambda line: request.node.user_properties.append(("report", line))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
-    for line in _REPORT_LINES:
-        terminalreporter.write_line(line)
+    for reports in terminalreporter.stats.values():
+        for test_report in reports:
+            if getattr(test_report, "when", None) == "call":
+                for key, line in getattr(test_report, "user_properties", ()):
+                    if key == "report":
+                        terminalreporter.write_line(line)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import yaml
 
 from pipelines import operations, runlog, status
 from pipelines.cli import main
-from pipelines.runner import DBT_PROJECT_DIR, dbt
+from pipelines.runner import DBT_PROJECT_DIR, dbt, dbt_target_dir
 from tests.conftest import query
 
 QUERIES = sorted((Path(__file__).resolve().parent.parent / "docs" / "queries").glob("*.sql"))
@@ -136,10 +136,10 @@ def test_every_raw_table_has_a_freshness_timestamp():
 def test_freshness_and_docs_build_on_the_demo_warehouse(on_demo, capsys):
     assert main(["freshness"]) == 0
     assert dbt("docs", "generate", warehouse=on_demo, check=False).returncode == 0
-    catalog = json.loads((DBT_PROJECT_DIR / "target" / "catalog.json").read_text())
+    catalog = json.loads((dbt_target_dir() / "catalog.json").read_text())
     assert any(key.endswith("marts.people") or key.endswith(".people") for key in catalog["nodes"])
     assert any(key.startswith("source.organizing_warehouse.mobilize.") for key in catalog["sources"])
-    assert (DBT_PROJECT_DIR / "target" / "index.html").exists()
+    assert (dbt_target_dir() / "index.html").exists()
 
 
 @pytest.mark.parametrize("sql_file", QUERIES, ids=[q.stem for q in QUERIES])
