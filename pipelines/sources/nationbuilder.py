@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
 import dlt
@@ -87,21 +87,27 @@ def default_token_url(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{prefix}/oauth/token"
 
 
+def _running_pipelines_dir() -> Path:
+    return Path(dlt.current.pipeline().pipelines_dir)
+
+
 def rotating_tokens(base_url: str, client_id: str, client_secret: str, refresh_token: Optional[str],
-                    token_url: Optional[str], token_store: Optional[str], policy: HttpPolicy) -> RotatingTokens:
-    """The refresh flow's token source; the store is found when first needed (in a sync: the running pipeline's)."""
+                    token_url: Optional[str], token_store: Optional[str], policy: HttpPolicy,
+                    pipelines_dir: Callable[[], Path] = _running_pipelines_dir) -> RotatingTokens:
+    """The refresh flow's token source. The store is found when first needed: `token_store` if set, else in
+    `pipelines_dir()` (in a sync, the running pipeline's folder beside the warehouse)."""
     app = OAuthApp("NationBuilder", token_url or default_token_url(base_url), client_id, client_secret, policy,
                    REAUTHORIZE)
 
     def store() -> TokenStore:
-        return TokenStore(Path(token_store) if token_store else token_store_path(Path(dlt.current.pipeline().pipelines_dir)))
+        return TokenStore(Path(token_store) if token_store else token_store_path(pipelines_dir()))
 
     return RotatingTokens(app, store, refresh_token)
 
 
 @dlt.source(name="nationbuilder")
 def nationbuilder_source(
-    base_url: str = dlt.config.value,
+    base_url: Optional[str] = None,
     access_token: Optional[TSecretStrValue] = None,
     client_id: Optional[str] = None,
     client_secret: Optional[TSecretStrValue] = None,
@@ -117,17 +123,20 @@ def nationbuilder_source(
 ) -> dlt.sources.DltResource:
     if not 1 <= int(limit) <= MAX_LIMIT:
         raise ValueError(f"SOURCES__NATIONBUILDER__LIMIT must be from 1 to {MAX_LIMIT}, got {limit!r}")
+    has_credentials = access_token or (client_id and client_secret)
+    if not base_url or not has_credentials:
+        # the refresh flow's settings are what to ask for: a legacy access token is being retired
+        settings = {"base_url": base_url, **({} if has_credentials else {"client_id": client_id,
+                                                                         "client_secret": client_secret})}
+        raise ConfigFieldMissingException(BaseConfiguration(), {name: [] for name, value in settings.items()
+                                                                if not value})
     policy = HttpPolicy(requests_per_second, max_attempts, backoff_factor, timeout=timeout)
     if client_id and client_secret:
         tokens = rotating_tokens(base_url, client_id, client_secret, refresh_token, token_url, token_store, policy)
         auth, variable, advice = RenewingBearerAuth(tokens), REFRESH_TOKEN_VARIABLE, None
-    elif access_token:
+    else:
         auth = RenewingBearerAuth(StaticToken(access_token), query_fallback="access_token")
         variable, advice = ACCESS_TOKEN_VARIABLE, MOVE_TO_REFRESH_FLOW
-    else:
-        missing = ["access_token"] + [name for name, value in (("client_id", client_id),
-                                                               ("client_secret", client_secret)) if not value]
-        raise ConfigFieldMissingException(BaseConfiguration(), {name: [] for name in missing})
     client = VendorClient(
         vendor="NationBuilder",
         base_url=base_url,
