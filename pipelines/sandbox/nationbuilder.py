@@ -50,8 +50,8 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
+import math
 import random
-import json
 import secrets
 import threading
 import time
@@ -66,7 +66,7 @@ from werkzeug.wrappers import Request, Response
 from pipelines.sandbox import noise
 from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
 from pipelines.sandbox.mobilize import CITIES
-from pipelines.sandbox.world import DAY, World, _ascii
+from pipelines.sandbox.world import DAY, World, _ascii, generate_persons
 
 SOURCE = "nationbuilder"
 API_PREFIX = "/api/v1"
@@ -284,6 +284,29 @@ def advance(world: World, fraction: float) -> None:
     for person in rng.sample(newcomers, min(len(newcomers), max(1, int(len(people) * fraction / 5)))):
         record = _add(world, data, person, rng, now)
         record.created_at = record.updated_at = now
+
+
+def nation(people: int, seed: int = 7) -> World:
+    """A world whose nation holds exactly `people` people and nothing else (the other vendors are not built)."""
+    world = World(seed=seed, persons=generate_persons(math.ceil(people / 0.55), seed))
+    data = generate(world)
+    for person_id in sorted(data.people)[people:]:
+        del data.people[person_id]
+    world.truth = [row for row in world.truth if int(row[1]) in data.people]
+    world.vendors[SOURCE] = data
+    return world
+
+
+def edit(world: World, count: int) -> int:
+    """`count` people edited at the world's next tick; how many a search from the last cursor lists."""
+    data: NationBuilderData = world.vendors[SOURCE]  # type: ignore[assignment]
+    cursor = max(p.updated_at for p in data.people.values())
+    world.version += 1
+    now = world.clock.tick()
+    for person in world.rng("nation-edits").sample(list(data.people.values()), count):
+        person.support_level = 1 + (person.support_level or 0) % 5
+        person.updated_at = now
+    return sum(1 for p in data.people.values() if p.updated_at >= cursor)
 
 
 # --- rendering ---------------------------------------------------------------------------------
