@@ -241,3 +241,14 @@ def test_a_legacy_token_still_syncs_in_the_header_or_as_a_query_parameter(tmp_pa
         assert _loaded_ids(warehouse) == sorted(world.vendors["nationbuilder"].people)
         # the header first; the query form only once the nation refused the header (one 401)
         assert in_query == ([False] * len(in_query) if accepts_bearer else [False, *[True] * (len(in_query) - 1)])
+
+
+@pytest.mark.parametrize("base_url, token_url", [
+    ("https://mynation.nationbuilder.com/api/v1", "https://mynation.nationbuilder.com/oauth/token"),
+    ("https://proxy.example/nb/api/v1/", "https://proxy.example/nb/oauth/token"),
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/oauth/token"),
+])
+def test_the_token_endpoint_defaults_to_the_nations_own(base_url: str, token_url: str) -> None:
+    from pipelines.sources.nationbuilder import default_token_url
+
+    assert default_token_url(base_url) == token_url

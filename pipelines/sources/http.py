@@ -283,7 +283,7 @@ class RenewingBearerAuth(AuthBase):
         rejected = refused.signed_with  # type: ignore[attr-defined]
         token = self.tokens.renew(rejected)
         if token is None:
-            if not self.query_fallback or self.in_query:
+            if not self.query_fallback or "Authorization" not in refused.headers:
                 return response
             self.in_query, token = True, rejected
         retry = refused.copy()

@@ -72,8 +72,7 @@ class TokenStore:
         except FileNotFoundError:
             return None
         except ValueError:
-            raise TokenRefused(f"the token store {self.path} is not valid JSON; delete it and authorize again "
-                               "(python -m pipelines nationbuilder-auth)") from None
+            raise TokenRefused(f"the token store {self.path} is not valid JSON: delete it and authorize again") from None
         return stored if isinstance(stored, dict) else None
 
     def save(self, tokens: dict) -> None:
