@@ -170,6 +170,12 @@ def cmd_controlshift_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nationbuilder_auth(args: argparse.Namespace) -> int:
+    from pipelines.nationbuilder_auth import run
+
+    return run(args.port, args.paste, args.redirect_uri, _print)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, parents=[_common(True)])
     commands = root.add_subparsers(dest="command", required=True)
@@ -205,6 +211,12 @@ def parser() -> argparse.ArgumentParser:
     webhook.add_argument("--port", type=int, default=8088)
     webhook.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     webhook.set_defaults(run=cmd_controlshift_webhook)
+    nb_auth = commands.add_parser("nationbuilder-auth", parents=[common],
+                                  help="authorize the app on a nation (OAuth) and store the token pair")
+    nb_auth.add_argument("--port", type=int, default=8765, help="local port for NationBuilder's redirect (0: any)")
+    nb_auth.add_argument("--redirect-uri", help="the app's OAuth callback URL, if not http://127.0.0.1:PORT/callback")
+    nb_auth.add_argument("--paste", action="store_true", help="paste the code instead of receiving the redirect")
+    nb_auth.set_defaults(run=cmd_nationbuilder_auth)
     return root
 
 

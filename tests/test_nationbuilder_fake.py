@@ -155,3 +155,62 @@ def test_advance_bumps_some_people_and_adds_a_few():
     assert len(data.people) > before
     assert len(changed) >= int(before * 0.05)
     assert {str(p.id) for p in data.people.values()} == {sid for s, sid, _ in world.truth if s == "nationbuilder"}
+
+
+# --- OAuth: the authorization-code flow, expiring access tokens, single-use refresh tokens ------
+
+def token(service, **grant):
+    client_id, client_secret = nb.client_credentials(TOKEN)
+    return requests.post(f"{service.url}/oauth/token", json={"client_id": client_id, "client_secret": client_secret,
+                                                             **grant}, timeout=10)
+
+
+def bearer(service, access_token):
+    return requests.get(f"{service.url}/api/v1/people/count", headers={"Authorization": f"Bearer {access_token}"},
+                        timeout=10)
+
+
+def test_an_authorization_code_is_exchanged_once_for_a_pair_that_works_as_bearer(api):
+    client_id, _ = nb.client_credentials(TOKEN)
+    redirect = "http://127.0.0.1:1/callback"
+
+    def approve():
+        approved = requests.get(f"{api.url}/oauth/authorize", params={
+            "response_type": "code", "client_id": client_id, "redirect_uri": redirect, "state": "s1"},
+            allow_redirects=False, timeout=10)
+        assert approved.status_code == 302 and approved.headers["Location"].startswith(f"{redirect}?code=")
+        assert approved.headers["Location"].endswith("&state=s1")
+        return approved.headers["Location"].split("code=")[1].split("&")[0]
+
+    code = approve()
+    granted = token(api, grant_type="authorization_code", code=code, redirect_uri=redirect)
+    assert granted.status_code == 200 and bearer(api, granted.json()["access_token"]).ok
+    assert token(api, grant_type="authorization_code", code=code, redirect_uri=redirect).status_code == 400
+    assert token(api, grant_type="authorization_code", code=approve(), redirect_uri="http://elsewhere/").status_code == 400
+
+
+def test_access_tokens_expire_and_each_refresh_token_works_once(world):
+    with nb.serve(world, TOKEN, access_token_requests=3) as service:
+        first = token(service, grant_type="refresh_token", refresh_token=TOKEN).json()  # the migration path
+        assert first["token_type"] == "bearer" and first["expires_in"] == 86400
+        assert [bearer(service, first["access_token"]).status_code for _ in range(4)] == [200, 200, 200, 401]
+        second = token(service, grant_type="refresh_token", refresh_token=first["refresh_token"]).json()
+        assert second["refresh_token"] != first["refresh_token"] and bearer(service, second["access_token"]).ok
+        again = token(service, grant_type="refresh_token", refresh_token=first["refresh_token"])
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+        third = token(service, grant_type="refresh_token", refresh_token=second["refresh_token"]).json()
+        assert bearer(service, second["access_token"]).status_code == 401, "a refresh revokes the old access token"
+        assert bearer(service, third["access_token"]).ok
+        assert [p.refresh_token for p in service.handler.oauth.issued] == [
+            first["refresh_token"], second["refresh_token"], third["refresh_token"]]
+        # the legacy token keeps working, and wrong app credentials are refused as such
+        assert bearer(service, TOKEN).ok and get(service, "/api/v1/people/count").ok
+        wrong = requests.post(f"{service.url}/oauth/token", json={"grant_type": "refresh_token", "refresh_token": TOKEN,
+                              "client_id": "x", "client_secret": "y"}, timeout=10)
+        assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+
+
+def test_a_nation_that_ignores_the_header_takes_the_query_parameter(world):
+    with nb.serve(world, TOKEN, accepts_bearer=False) as service:
+        assert bearer(service, TOKEN).status_code == 401
+        assert get(service, "/api/v1/people/count").ok

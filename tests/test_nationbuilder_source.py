@@ -24,9 +24,15 @@ def _sync(warehouse):
     return result
 
 
+def _api(api):
+    """The People API requests answered: token refreshes aside, and a request refused for an expired
+    token (sent again with a fresh one) counted once."""
+    return [r for r in api.requests if r.path.startswith("/api/v1") and r.status != 401]
+
+
 def _shown(api):
     """Person ids asked for one by one (GET /people/:id)."""
-    return [int(r.path.rsplit("/", 1)[1]) for r in api.requests if re.fullmatch(r"/api/v1/people/\d+", r.path)]
+    return [int(r.path.rsplit("/", 1)[1]) for r in _api(api) if re.fullmatch(r"/api/v1/people/\d+", r.path)]
 
 
 def _loaded_ids(warehouse):
@@ -40,8 +46,10 @@ def test_full_sync_reads_the_index_with_one_count_and_a_request_per_page(nb, war
     assert _loaded_ids(warehouse) == sorted(data.people)
     assert api.count(path_prefix="/api/v1/people/count") == 1
     pages = [r for r in api.requests if r.path == "/api/v1/people"]
-    assert len(pages) == math.ceil(len(data.people) / 100) == len(api.requests) - 1
+    assert len(pages) == math.ceil(len(data.people) / 100) == len(_api(api)) - 1
     assert "limit=100" in pages[0].query and all("__token=" in r.query for r in pages[1:])
+    # the token travels in the Authorization header, never in a URL
+    assert not any("access_token" in r.query for r in api.requests)
     # what the index returns, with the primary address and tags kept whole
     person = next(p for p in data.people.values() if p.tags and p.primary_address)
     [(email, zip_code, tags, updated_at)] = query(warehouse, f"""
@@ -58,8 +66,8 @@ def test_second_run_without_changes_asks_once_and_changes_nothing(nb, warehouse)
     api.reset_log()
     result = _sync(warehouse)
     assert result.status == "loaded" and result.rows == {}
-    assert [r.path for r in api.requests] == ["/api/v1/people/search"]
-    assert "updated_since=" in api.requests[0].query
+    assert [r.path for r in _api(api)] == ["/api/v1/people/search"]
+    assert "updated_since=" in _api(api)[0].query
     assert table_rows(warehouse, "nationbuilder.people") == before
 
 
@@ -72,8 +80,8 @@ def test_incremental_sync_fetches_only_what_changed(nb, sandbox, warehouse):
     result = _sync(warehouse)
     assert result.status == "loaded", result.message
     assert result.rows["people"] == len(changed)
-    assert {r.path for r in api.requests} == {"/api/v1/people/search"}
-    assert len(api.requests) == math.ceil(len(changed) / 100)
+    assert {r.path for r in _api(api)} == {"/api/v1/people/search"}
+    assert len(_api(api)) == math.ceil(len(changed) / 100)
     assert _loaded_ids(warehouse) == sorted(data.people)
     person = data.people[max(changed)]
     [(support_level, updated_at)] = query(
@@ -96,7 +104,7 @@ def test_a_replayed_page_neither_duplicates_nor_skips_people(nb, warehouse, monk
     api.handler = then_replay
     result = _sync(warehouse)
     assert result.status == "loaded", result.message
-    assert api.faults.replay == 0 and len(api.requests) == 1 + math.ceil(len(data.people) / 25) + 1
+    assert api.faults.replay == 0 and len(_api(api)) == 1 + math.ceil(len(data.people) / 25) + 1
     assert result.rows["people"] == len(data.people)
     assert _loaded_ids(warehouse) == sorted(data.people)
 
@@ -147,11 +155,14 @@ def test_a_rejected_next_path_fails_the_sync_instead_of_skipping_people(nb, ware
     assert len(_loaded_ids(warehouse)) == len(listing.data.people)
 
 
-def test_a_wrong_token_fails_with_the_variable_to_set(nb, warehouse, monkeypatch):
+def test_a_refused_legacy_token_says_how_to_move_to_the_refresh_flow(nb, warehouse, monkeypatch):
+    for setting in ("CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN"):
+        monkeypatch.delenv(f"SOURCES__NATIONBUILDER__{setting}")
     monkeypatch.setenv("SOURCES__NATIONBUILDER__ACCESS_TOKEN", "not-the-token")
     result = _sync(warehouse)
     assert result.status == "failed"
     assert "SOURCES__NATIONBUILDER__ACCESS_TOKEN" in result.message and "401" in result.message
+    assert "SOURCES__NATIONBUILDER__CLIENT_ID" in result.message and "nationbuilder-auth" in result.message
     assert "not-the-token" not in result.message
 
 
@@ -168,7 +179,7 @@ def test_an_unreachable_nation_fails_without_showing_the_token(no_source_config,
 def test_an_unconfigured_source_is_skipped_with_one_line(no_source_config, warehouse):
     [result] = sync(["nationbuilder"], warehouse, echo=lambda _: None)
     assert result.status == "skipped"
-    assert "SOURCES__NATIONBUILDER__ACCESS_TOKEN" in result.message and "BASE_URL" in result.message
+    assert "SOURCES__NATIONBUILDER__CLIENT_ID" in result.message and "BASE_URL" in result.message
 
 
 def test_fetch_full_person_reads_changed_people_in_full(nb, sandbox, warehouse, monkeypatch):
@@ -184,14 +195,14 @@ def test_fetch_full_person_reads_changed_people_in_full(nb, sandbox, warehouse, 
     # unchanged people are not fetched again; changed ones are, once each
     api.reset_log()
     assert _sync(warehouse).status == "loaded"
-    assert [r.path for r in api.requests] == ["/api/v1/people/search"]
+    assert [r.path for r in _api(api)] == ["/api/v1/people/search"]
     sandbox.world.advance(0.05)
     changed = {p.id for p in data.people.values() if p.updated_at == sandbox.world.clock.now}
     api.reset_log()
     result = _sync(warehouse)
     assert result.rows["people"] == len(changed)
     assert sorted(_shown(api)) == sorted(changed)
-    assert len(api.requests) == len(changed) + 1
+    assert len(_api(api)) == len(changed) + 1
 
 
 @pytest.mark.parametrize("base, reference, expected", [

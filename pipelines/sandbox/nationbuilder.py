@@ -1,4 +1,4 @@
-"""NationBuilder in the sandbox: one nation's people and a fake of its People API (v1).
+"""NationBuilder in the sandbox: one nation's people, a fake of its People API (v1), and its OAuth server.
 
 Serves `../shared/seeds/001_365259b0b4adad46.txt`: the people index (abbreviated person
 resource), `/people/search` with `updated_since` and the other documented search
@@ -6,8 +6,40 @@ parameters, `/people/count`, `/people/:id` (the full resource; `id_type=external
 person up by external id) and `/people/:id/taggings`. Listings page by `limit` (default 10,
 max 100) and an opaque `next` path carrying `__nonce` and `__token`: the client must follow
 it as given; an altered nonce, token or filter is answered 400, never with another page.
-The same `next` fetched twice gives the same page. Auth is the `access_token` query
-parameter (401 when missing or wrong). Errors are `{"code": …, "message": …}`.
+The same `next` fetched twice gives the same page. Errors are `{"code": …, "message": …}`.
+
+Tokens, by default as NationBuilder issues them today (`../shared/reference/vendor-behaviour.md`;
+support.nationbuilder.com "Access Token Migration Guide", "Generating API Tokens" and "API
+Authentication Quick Start Guide"):
+
+- `GET /oauth/authorize?response_type=code&client_id=…&redirect_uri=…&state=…` is the
+  authorization-code flow; the sandbox's nation admin always approves, so it redirects at once
+  to `redirect_uri?code=…&state=…` (a code is good for one exchange, with the same redirect_uri).
+- `POST /oauth/token` (JSON or form) with `client_id`, `client_secret` and either
+  `grant_type=authorization_code` + `code` + `redirect_uri`, or `grant_type=refresh_token` +
+  `refresh_token`, answers `{access_token, token_type: "bearer", expires_in, refresh_token,
+  scope, created_at}` (RFC 6749's token response; `created_at` and `token_type` as
+  chrisjensen/omniauth-nationbuilder's auth hash shows them). Every refresh returns a
+  new pair and revokes the old one, access token included: refresh tokens are single use.
+  Wrong app credentials are 401 `invalid_client`; a used, revoked or unknown code or refresh
+  token is 400 `invalid_grant`.
+- Access tokens expire. NationBuilder's last 24 hours; the sandbox's expire after
+  `access_token_requests` API requests (default 10), so any sync of more than a few pages
+  meets a 401 mid-way and must refresh. `expires_in` still says 86400, as the real ones do.
+- Migration path: the nation's legacy (non-expiring) token, given as the refresh token, is
+  exchanged for a current pair. Whether NationBuilder revokes a legacy token once exchanged is
+  not documented (the guide promises "no disruption to your service"); the sandbox keeps it
+  working, as an access token and as a migration seed, so several warehouses (the tests' clean
+  and faulty runs) can each migrate from it. Tokens issued by the flows above are strictly
+  single use.
+- Any token is accepted as `Authorization: Bearer` (the current API's form) or as the v1
+  `access_token` query parameter (nationbuilder/nationbuilder-rb sends it so); with
+  `accepts_bearer=False` the nation ignores the header, as a nation behind a proxy that strips
+  it would. 401 when missing, wrong or expired.
+
+`OAuthServer.issued` lists every pair handed out and `OAuthServer.uses` counts each access
+token's accepted requests, so tests can tell when a client refreshed and when it first used
+the new token.
 
 A nation holds several emails per person (`email1`…`email4`, one of them primary, some
 flagged bad; a work email is sometimes the primary) and addresses as address resources.
@@ -18,8 +50,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
+import math
 import random
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
@@ -31,7 +66,7 @@ from werkzeug.wrappers import Request, Response
 from pipelines.sandbox import noise
 from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
 from pipelines.sandbox.mobilize import CITIES
-from pipelines.sandbox.world import DAY, World, _ascii
+from pipelines.sandbox.world import DAY, World, _ascii, generate_persons
 
 SOURCE = "nationbuilder"
 API_PREFIX = "/api/v1"
@@ -45,6 +80,9 @@ SEARCH_EQUALS = ("first_name", "last_name", "sex", "birthdate", "civicrm_id", "c
                  "rnc_id", "rnc_regid", "external_id")
 SEARCH_PARAMS = (*SEARCH_EQUALS, "email", "city", "state", "updated_since", "with_mobile")
 PAGING_PARAMS = ("limit", "__nonce", "__token", "access_token")
+# the sandbox's access tokens expire after this many API requests (NationBuilder's: after 24 hours)
+ACCESS_TOKEN_REQUESTS = 10
+ACCESS_TOKEN_SECONDS = 24 * 3600
 TAGS = ("volunteer", "donor", "canvass-lead", "climate", "housing-justice", "phonebank", "prospect", "house-party-host")
 EMPLOYERS = ("Sunrise Movement", "SEIU Local 32BJ", "Philly Tenants Union", "City of Pittsburgh", "Acme Health",
              "Keystone Credit Union")
@@ -248,6 +286,29 @@ def advance(world: World, fraction: float) -> None:
         record.created_at = record.updated_at = now
 
 
+def nation(people: int, seed: int = 7) -> World:
+    """A world whose nation holds exactly `people` people and nothing else (the other vendors are not built)."""
+    world = World(seed=seed, persons=generate_persons(math.ceil(people / 0.55), seed))
+    data = generate(world)
+    for person_id in sorted(data.people)[people:]:
+        del data.people[person_id]
+    world.truth = [row for row in world.truth if int(row[1]) in data.people]
+    world.vendors[SOURCE] = data
+    return world
+
+
+def edit(world: World, count: int) -> int:
+    """`count` people edited at the world's next tick; how many a search from the last cursor lists."""
+    data: NationBuilderData = world.vendors[SOURCE]  # type: ignore[assignment]
+    cursor = max(p.updated_at for p in data.people.values())
+    world.version += 1
+    now = world.clock.tick()
+    for person in world.rng("nation-edits").sample(list(data.people.values()), count):
+        person.support_level = 1 + (person.support_level or 0) % 5
+        person.updated_at = now
+    return sum(1 for p in data.people.values() if p.updated_at >= cursor)
+
+
 # --- rendering ---------------------------------------------------------------------------------
 
 def _timestamp(unix_seconds: int) -> str:
@@ -285,6 +346,108 @@ def full(person: NationBuilderPerson) -> dict:
     return row
 
 
+# --- the nation's OAuth server ----------------------------------------------------------------
+
+@dataclass
+class IssuedPair:
+    access_token: str
+    refresh_token: str
+    requests_left: int | None  # None: as many as 24 hours allow
+    expires_at: float
+    revoked: bool = False
+
+
+def client_credentials(legacy_token: str) -> tuple[str, str]:
+    """The sandbox app's client id and secret, derived from the nation's legacy token."""
+    digest = hashlib.sha256(legacy_token.encode()).hexdigest()
+    return f"sandbox-app-{digest[:12]}", f"sandbox-secret-{digest[12:44]}"
+
+
+class OAuthServer:
+    """The nation's `/oauth/authorize` and `/oauth/token`, and the check every API request passes."""
+
+    def __init__(self, legacy_token: str, access_token_requests: int | None = ACCESS_TOKEN_REQUESTS) -> None:
+        self.legacy_token = legacy_token
+        self.client_id, self.client_secret = client_credentials(legacy_token)
+        self.access_token_requests = access_token_requests
+        self.issued: list[IssuedPair] = []
+        self.uses: dict[str, int] = {}
+        self._by_access: dict[str, IssuedPair] = {}
+        self._by_refresh: dict[str, IssuedPair] = {}
+        self._codes: dict[str, str] = {}  # code -> the redirect_uri it was issued for
+        self._lock = threading.Lock()
+
+    def admits(self, token: str | None) -> bool:
+        """Whether an API request carrying `token` may pass (and counts it against the token)."""
+        with self._lock:
+            if token == self.legacy_token:
+                return True
+            pair = self._by_access.get(token or "")
+            if pair is None or pair.revoked or time.time() >= pair.expires_at or pair.requests_left == 0:
+                return False
+            if pair.requests_left is not None:
+                pair.requests_left -= 1
+            self.uses[pair.access_token] = self.uses.get(pair.access_token, 0) + 1
+            return True
+
+    def authorize(self, request: Request) -> Response:
+        args = request.args
+        if args.get("response_type") != "code" or args.get("client_id") != self.client_id or not args.get("redirect_uri"):
+            return json_response({"error": "invalid_request",
+                                  "error_description": "response_type=code, the app's client_id and a redirect_uri"}, 400)
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self._codes[code] = args["redirect_uri"]
+        query = urlencode({"code": code, **({"state": args["state"]} if "state" in args else {})})
+        return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
+
+    def token(self, request: Request) -> Response:
+        if request.method != "POST":
+            return json_response({"error": "invalid_request", "error_description": "POST only"}, 405)
+        form = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+        if not isinstance(form, dict):
+            return json_response({"error": "invalid_request"}, 400)
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return json_response({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
+        with self._lock:
+            if form.get("grant_type") == "authorization_code":
+                redirect_uri = self._codes.pop(str(form.get("code")), None)
+                granted = redirect_uri is not None and redirect_uri == form.get("redirect_uri")
+            elif form.get("grant_type") == "refresh_token":
+                granted = self._rotate(str(form.get("refresh_token")))
+            else:
+                return json_response({"error": "unsupported_grant_type"}, 400)
+            if not granted:
+                return json_response({"error": "invalid_grant", "error_description": "The provided authorization "
+                                      "grant is invalid, expired, revoked or was issued to another client."}, 400)
+            pair = self._issue()
+        return json_response({"access_token": pair.access_token, "token_type": "bearer",
+                              "expires_in": ACCESS_TOKEN_SECONDS, "refresh_token": pair.refresh_token,
+                              "scope": "default", "created_at": int(time.time())})
+
+    def _rotate(self, refresh_token: str) -> bool:
+        """Single use: the old pair stops working. The legacy token is a migration seed (see the module doc)."""
+        if refresh_token == self.legacy_token:
+            return True
+        pair = self._by_refresh.get(refresh_token)
+        if pair is None or pair.revoked:
+            return False
+        pair.revoked = True
+        return True
+
+    def _issue(self) -> IssuedPair:
+        pair = IssuedPair(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.access_token_requests,
+                          time.time() + ACCESS_TOKEN_SECONDS)
+        self.issued.append(pair)
+        self._by_access[pair.access_token] = self._by_refresh[pair.refresh_token] = pair
+        return pair
+
+    def grant(self) -> IssuedPair:
+        """A pair as if an admin had just authorized the app (for tests that start from one)."""
+        with self._lock:
+            return self._issue()
+
+
 # --- the fake API -----------------------------------------------------------------------------
 
 class ApiError(Exception):
@@ -312,10 +475,14 @@ class _Cursor:
 class NationBuilderApi:
     """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
 
-    def __init__(self, world: World, access_token: str) -> None:
+    def __init__(self, world: World, legacy_token: str, access_token_requests: int | None = ACCESS_TOKEN_REQUESTS,
+                 accepts_bearer: bool = True) -> None:
         self.world = world
-        self.access_token = access_token
+        self.oauth = OAuthServer(legacy_token, access_token_requests)
+        self.accepts_bearer = accepts_bearer
         self.routes = Map([
+            Rule("/oauth/authorize", endpoint="authorize"),
+            Rule("/oauth/token", endpoint="token"),
             Rule(f"{API_PREFIX}/people", endpoint="index"),
             Rule(f"{API_PREFIX}/people/search", endpoint="search"),
             Rule(f"{API_PREFIX}/people/count", endpoint="count"),
@@ -334,7 +501,9 @@ class NationBuilderApi:
     def __call__(self, request: Request) -> Response:
         try:
             endpoint, args = self.routes.bind_to_environ(request.environ).match()
-            if request.args.get("access_token") != self.access_token:
+            if endpoint in ("authorize", "token"):
+                return getattr(self.oauth, endpoint)(request)
+            if not self.oauth.admits(self._token(request)):
                 raise ApiError(401, "unauthorized", "You are not authorized to access this content. "
                                                     "Your access token may be missing or invalid.")
             if request.method != "GET":
@@ -346,6 +515,12 @@ class NationBuilderApi:
             return _error_response(404, "Record not found")
         except HTTPException as error:
             return _error_response(error.code or 400, error.description or "bad request")
+
+    def _token(self, request: Request) -> str | None:
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        if self.accepts_bearer and scheme.lower() == "bearer" and bearer:
+            return bearer
+        return request.args.get("access_token")
 
     # --- endpoints ----------------------------------------------------------------------
     def _count(self, request: Request) -> Response:
@@ -451,15 +626,23 @@ def _matcher(name: str, value: str):  # noqa: ANN202
     return lambda p: str(abbreviated(p).get(name) or "").strip().lower() == wanted
 
 
-def serve(world: World, api_key: str, *, rate_limit: float | None = None, port: int = 0) -> FakeService:
-    """A started-on-demand fake NationBuilder API over `world` (call `.start()` or use `with`)."""
-    return FakeService(NationBuilderApi(world, api_key), name=SOURCE, rate_limit=rate_limit,
-                       error_body=_error_response, port=port)
+def serve(world: World, api_key: str, *, rate_limit: float | None = None, port: int = 0,
+          access_token_requests: int | None = ACCESS_TOKEN_REQUESTS, accepts_bearer: bool = True) -> FakeService:
+    """A started-on-demand fake nation over `world` (call `.start()` or use `with`); `api_key` is its legacy token.
+
+    `access_token_requests=None` gives access tokens that last their 24 hours, as NationBuilder's do.
+    """
+    api = NationBuilderApi(world, api_key, access_token_requests, accepts_bearer)
+    return FakeService(api, name=SOURCE, rate_limit=rate_limit, error_body=_error_response, port=port)
 
 
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:
-    """The configuration that points the `nationbuilder` source at this fake."""
+    """The configuration that points the `nationbuilder` source at this fake: the refresh flow, seeded by
+    NationBuilder's migration path (the legacy token as the first refresh token)."""
+    client_id, client_secret = client_credentials(api_key)
     return {
         "SOURCES__NATIONBUILDER__BASE_URL": f"{service.url}{API_PREFIX}",
-        "SOURCES__NATIONBUILDER__ACCESS_TOKEN": api_key,
+        "SOURCES__NATIONBUILDER__CLIENT_ID": client_id,
+        "SOURCES__NATIONBUILDER__CLIENT_SECRET": client_secret,
+        "SOURCES__NATIONBUILDER__REFRESH_TOKEN": api_key,
     }
