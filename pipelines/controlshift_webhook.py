@@ -11,14 +11,18 @@ Access, its S3 bucket and key. This receiver
   fsync of the folder) and only then answers 200, so an acknowledged notification survives a
   crash; other webhook types are acknowledged and ignored;
 - answers 503 when it cannot record (ControlShift retries with backoff);
-- refuses bodies over `MAX_BODY_BYTES` (413) before reading them, and records nothing for a
-  notification whose `jid` it has already recorded: a captured, validly signed request replayed
-  later changes nothing. It answers that replay 208 (Already Reported), a 2xx: ControlShift
-  delivers at least once and retries a notification whose 200 it did not receive, and it
-  disables an endpoint that keeps answering a notification with an error. `jid`s are kept
-  `SEEN_JIDS_KEPT_DAYS`; a file is loaded once however often it is queued, so a replay older
-  than that reloads nothing either.
+- reads a body up to `MAX_BODY_BYTES`, with or without `Content-Length` (a chunked body is read
+  up to the cap, not refused), and refuses a larger one (413);
+- records nothing for a notification naming a file (kind, table, key) it has already recorded,
+  never judging by `jid`: `jid` is undocumented and ControlShift's own examples reuse one value
+  across different notifications. A captured, validly signed request replayed later changes
+  nothing. It answers that replay 208 (Already Reported), a 2xx: ControlShift delivers at least
+  once and retries a notification whose 200 it did not receive, and it disables an endpoint that
+  keeps answering a notification with an error. Files are remembered `SEEN_FILES_KEPT_DAYS`; a
+  file is loaded once however often it is queued, so a replay older than that reloads nothing
+  either.
 
+The receiver is a long-running service; syncs run from cron and load what it queued.
 `python -m pipelines sync controlshift` then loads queued files (see
 `pipelines/sources/controlshift.py`) and removes an entry only once its file's load committed.
 
@@ -46,7 +50,7 @@ EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
 # export notifications are under 2 KB; anything this large is not ControlShift's
 MAX_BODY_BYTES = 1024 * 1024
 # far beyond ControlShift's retries (9, with exponential backoff) and the links' 6-hour life
-SEEN_JIDS_KEPT_DAYS = 30
+SEEN_FILES_KEPT_DAYS = 30
 
 
 def default_queue_dir(warehouse: Path) -> Path:
@@ -81,6 +85,22 @@ def enqueue(queue_dir: Path, payload: dict) -> Path:
     return entry
 
 
+def notification_file(payload: dict) -> tuple[str, str, str]:
+    """(kind, table, key) of the file an export notification names: its `s3` key, else the key in its
+    signed link's path (virtual-hosted or path-style S3 URL). Raises on a payload that names none."""
+    from pipelines.sources.controlshift import KEY_IN_PATH
+
+    data = payload["data"]
+    s3 = data.get("s3") or {}
+    path = unquote(urlsplit(data["url"]).path) if data.get("url") else ""
+    found = KEY_IN_PATH.search(path)
+    key = (s3.get("key") or (found["key"] if found else path)).lstrip("/")
+    if not key:
+        raise KeyError("neither data.s3.key nor data.url")
+    kind = "incremental" if payload["type"] == "data.incremental_table_exported" else "full"
+    return kind, str(data["table"]), key
+
+
 def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]:  # noqa: F821
     """The queued export files, oldest notification first; unreadable entries stay put."""
     from pipelines.sources.controlshift import STAMP_PATTERN, ExportFile
@@ -90,17 +110,13 @@ def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]: 
     for entry in sorted(queue_dir.glob("*.json")):
         try:
             payload = json.loads(entry.read_text())
-            data = payload["data"]
-            s3 = data.get("s3") or {}
-            url = data.get("url")
-            # without Direct AWS Access the URL's path is the object's key on the exports bucket
-            key = (s3.get("key") or unquote(urlsplit(url).path)).lstrip("/")
+            kind, table, key = notification_file(payload)
             stamp = STAMP_PATTERN.search(key)
             yield ExportFile(
                 stamp=stamp.group(1) if stamp else time.strftime("%Y%m%d%H%M%S", time.gmtime(entry.stat().st_mtime)),
-                incremental=payload["type"] == "data.incremental_table_exported",
-                table=data["table"], key=key, bucket=s3.get("bucket") or default_bucket,
-                url=url, queue_entry=entry)
+                incremental=kind == "incremental", table=table, key=key,
+                bucket=(payload["data"].get("s3") or {}).get("bucket") or default_bucket,
+                url=payload["data"].get("url"), queue_entry=entry)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             import logging
 
@@ -108,28 +124,35 @@ def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]: 
                                                 entry, error)
 
 
-class SeenJobs:
-    """The `jid`s recorded in the last `SEEN_JIDS_KEPT_DAYS`, in a SQLite file in the queue folder."""
+class SeenFiles:
+    """The export files recorded in the last `SEEN_FILES_KEPT_DAYS` (kind, table, key), in a SQLite
+    file in the queue folder. A notification is a duplicate when it names a file already recorded,
+    never by its `jid`: `jid` is undocumented and ControlShift's own examples reuse one value across
+    different notifications."""
 
     def __init__(self, queue_dir: Path) -> None:
-        self.path = queue_dir / "seen_jids.sqlite"
+        self.path = queue_dir / "seen_files.sqlite"
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30)
-        con.execute("create table if not exists seen (jid text primary key, recorded_at real)")
+        con.execute("create table if not exists seen (file text primary key, recorded_at real)")
         con.execute("create index if not exists seen_by_age on seen (recorded_at)")
         return con
 
-    def __contains__(self, jid: str) -> bool:
-        with self._connect() as con:
-            return con.execute("select 1 from seen where jid = ?", [jid]).fetchone() is not None
+    @staticmethod
+    def _id(file: tuple[str, str, str]) -> str:
+        return "\t".join(file)
 
-    def add(self, jid: str) -> None:
+    def __contains__(self, file: tuple[str, str, str]) -> bool:
+        with self._connect() as con:
+            return con.execute("select 1 from seen where file = ?", [self._id(file)]).fetchone() is not None
+
+    def add(self, file: tuple[str, str, str]) -> None:
         with self._connect() as con:
             now = time.time()
-            con.execute("insert or ignore into seen values (?, ?)", [jid, now])
-            con.execute("delete from seen where recorded_at < ?", [now - SEEN_JIDS_KEPT_DAYS * 86400])
+            con.execute("insert or ignore into seen values (?, ?)", [self._id(file), now])
+            con.execute("delete from seen where recorded_at < ?", [now - SEEN_FILES_KEPT_DAYS * 86400])
 
 
 class WebhookApp:
@@ -139,17 +162,26 @@ class WebhookApp:
         if not secret:
             raise ValueError("SOURCES__CONTROLSHIFT__WEBHOOK_SECRET is empty")
         self.secret, self.queue_dir = secret, queue_dir
-        self.seen = SeenJobs(queue_dir)
+        self.seen = SeenFiles(queue_dir)
 
     def __call__(self, environ, start_response):  # noqa: ANN001, ANN204 - WSGI
         return self.respond(Request(environ))(environ, start_response)
 
+    @staticmethod
+    def read_body(request: Request) -> Optional[bytes]:
+        """The body, up to `MAX_BODY_BYTES`; None past it. A chunked body (no Content-Length) is read
+        up to the cap too: refusing it would risk ControlShift disabling the endpoint."""
+        if request.content_length is not None:
+            return request.get_data() if request.content_length <= MAX_BODY_BYTES else None
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+        return body if len(body) <= MAX_BODY_BYTES else None
+
     def respond(self, request: Request) -> Response:
         if request.method != "POST":
             return Response("POST webhooks here\n", status=405)
-        if request.content_length is None or request.content_length > MAX_BODY_BYTES:
-            return Response(f"a body of known length up to {MAX_BODY_BYTES} bytes, please\n", status=413)
-        body = request.get_data()
+        body = self.read_body(request)
+        if body is None:
+            return Response(f"a body up to {MAX_BODY_BYTES} bytes, please\n", status=413)
         if not verify(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
             return Response("bad or missing signature\n", status=401)
         try:
@@ -158,15 +190,17 @@ class WebhookApp:
             return Response("body is not JSON\n", status=400)
         if not isinstance(payload, dict) or payload.get("type") not in EXPORT_TYPES:
             return Response("ignored\n", status=200)
-        jid = str(payload.get("jid") or "")
         try:
-            if jid and jid in self.seen:
-                return Response("already recorded; ignored\n", status=208)
+            file = notification_file(payload)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return Response("an export notification naming no file; ignored\n", status=200)
+        try:
+            if file in self.seen:
+                return Response("this file is already recorded; ignored\n", status=208)
             enqueue(self.queue_dir, payload)
             # after the entry: a crash in between leaves a duplicate entry (its load is idempotent),
             # never an acknowledged notification that was not recorded
-            if jid:
-                self.seen.add(jid)
+            self.seen.add(file)
         except (OSError, sqlite3.Error) as error:
             return Response(f"cannot record the notification: {error}\n", status=503)
         return Response("queued\n", status=200)
