@@ -10,7 +10,7 @@ import pytest
 from pipelines.runner import sync_source
 from pipelines.sandbox import controlshift
 from pipelines.sandbox.world import build_world
-from pipelines.sources.controlshift import BulkDataSource, TableWriter
+from pipelines.sources.controlshift import BulkDataSource, TableWriter, duckdb_type
 from tests.conftest import query, table_rows
 
 KEY = "test-controlshift-key"
@@ -281,3 +281,70 @@ def test_a_wrong_api_key_is_named(cs, warehouse: Path, monkeypatch: pytest.Monke
     # the schema needs no key, so the load goes on; the reconciliation names the key to fix
     assert result.status == "loaded", result.message
     assert [w for w in result.warnings if "SOURCES__CONTROLSHIFT__API_KEY" in w and "401" in w], result.warnings
+
+
+def test_an_unterminated_quote_at_the_end_loads_the_good_rows_and_quarantines_the_rest(  # noqa: ANN001
+        cs, warehouse: Path) -> None:
+    from pipelines.cli import main
+
+    assert main(["--quiet", "sync", "controlshift", "--no-transform"]) == 0
+    columns = cs.data.columns["signatures"]
+    rows = list(cs.data.rows["signatures"].values())
+    rows[0] = {**rows[0], "first_name": "carriage\rreturn\nand newline"}  # a CR inside a quoted field
+    body = controlshift.encode_csv(columns, rows) + b'900009,"a line whose quote never closes\n'
+    key = f"{cs.data.slug}/full/signatures/20260103/signatures_20260103020000.csv"
+    cs.put_object(key, body)
+    assert main(["--quiet", "sync", "controlshift", "--no-transform"]) == 0
+    assert ids(warehouse, "signatures") == {row["id"] for row in rows}
+    [(line, raw)] = query(warehouse, f"select line, csv_line from controlshift._rejected_rows where file = '{key}'")
+    assert line == len(rows) + 2 and raw.startswith("900009,")  # the header is line 1
+    assert query(warehouse, f"select outcome, rejected_rows from controlshift._loaded_files where key = '{key}'") == [
+        ("loaded", 1)]
+    assert main(["--quiet", "sync", "controlshift", "--no-transform"]) == 0
+
+
+def test_an_empty_full_export_empties_its_table(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    assert ids(warehouse, "unsubscribes")
+    header_only = controlshift.encode_csv(cs.data.columns["unsubscribes"], [])
+    cs.put_object(f"{cs.data.slug}/full/unsubscribes/20260103/unsubscribes_20260103020000.csv", header_only)
+    cs.put_object(f"{cs.data.slug}/full/petitions/20260103/petitions_20260103020000.csv", b"")  # zero bytes
+    sync(warehouse)
+    assert ids(warehouse, "unsubscribes") == set() and ids(warehouse, "petitions") == set()
+    assert "member_id" in {c for (c,) in query(warehouse, "select column_name from information_schema.columns "
+                                                          "where table_name = 'unsubscribes'")}
+
+
+def test_a_slug_with_no_exports_is_a_warning_status_shows(cs, warehouse: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import json
+
+    from pipelines.cli import main
+
+    monkeypatch.setenv("SOURCES__CONTROLSHIFT__ORGANIZATION_SLUG", "keystone-actoin")  # mistyped
+    capsys.readouterr()
+    assert main(["sync", "controlshift", "--no-transform"]) == 0
+    assert "no exports under" in capsys.readouterr().out
+    assert main(["status", "--json"]) == 1
+    [found] = [s for s in json.loads(capsys.readouterr().out)["sources"] if s["source"] == "controlshift"]
+    assert found["state"] == "warning" and "ORGANIZATION_SLUG" in found["warnings"][0]
+
+
+@pytest.mark.parametrize("sql_type, expected", [
+    ("jsonb", "JSON"), ("json", "JSON"), ("hstore", "VARCHAR"), ("uuid", "UUID"),
+    ("geography(Point,4326)", "VARCHAR"), ("character varying[]", "VARCHAR"), ("integer[]", "VARCHAR"),
+    ("admin_status_enum", "VARCHAR"), ("interval", "INTERVAL"), ("bigint", "BIGINT"), ("integer", "INTEGER"),
+    ("numeric(3,2)", "DECIMAL(3,2)"), ("timestamp without time zone", "TIMESTAMP"),
+    ("timestamp with time zone", "TIMESTAMPTZ"), ("character varying(255)", "VARCHAR"), ("boolean", "BOOLEAN"),
+])
+def test_schema_types_as_served_map_to_duckdb_types(sql_type: str, expected: str) -> None:
+    assert duckdb_type(sql_type) == expected
+
+
+def test_schema_is_fetched_without_a_key_and_raw_types_load(cs, warehouse: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("SOURCES__CONTROLSHIFT__API_KEY")
+    cs.reset_log()
+    sync(warehouse)
+    assert cs.count(200, "/api/bulk_data/schema.json") == 1
+    types = dict(query(warehouse, "select column_name, data_type from information_schema.columns "
+                                  "where table_schema = 'controlshift' and table_name = 'members'"))
+    assert types["external_ids"] == "JSON" and types["id"] == "BIGINT"
