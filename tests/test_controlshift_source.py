@@ -348,3 +348,19 @@ def test_schema_is_fetched_without_a_key_and_raw_types_load(cs, warehouse: Path,
     types = dict(query(warehouse, "select column_name, data_type from information_schema.columns "
                                   "where table_schema = 'controlshift' and table_name = 'members'"))
     assert types["external_ids"] == "JSON" and types["id"] == "BIGINT"
+
+
+def test_a_file_the_parser_gives_up_on_is_set_aside_and_later_files_load(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    columns = cs.data.columns["signatures"]
+    good = controlshift.encode_csv(columns, [new_signature(cs, 910001)])
+    # a bare carriage return in an unquoted field: not the documented dialect, DuckDB gives up on the file
+    broken = good.replace(b"\n", b"\n910002,a\rb\n", 1)
+    bad_key = signature_file(cs, [], "20260102070000")
+    cs.put_object(bad_key, broken)
+    signature_file(cs, [new_signature(cs, 910003)], "20260102070500")
+    result = sync(warehouse)
+    assert 910003 in ids(warehouse, "signatures") and "1 rejected rows" in result.message
+    [(line, reason)] = query(warehouse, f"select line, reason from controlshift._rejected_rows where file = '{bad_key}'")
+    assert line is None and "could not be parsed" in reason
+    assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{bad_key}'") == [("loaded",)]

@@ -124,14 +124,19 @@ def export_key(slug: str, kind: str, table: str, at: int, compress: bool) -> str
 
 
 def encode_csv(columns: list[str], rows: list[dict]) -> bytes:
-    """A header and rows as ControlShift writes them: RFC 4180 quoting, empty = null."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if (v := row.get(c)) is None else ("true" if v is True else "false" if v is False else v)
-                         for c in columns])
-    return buffer.getvalue().encode("utf-8")
+    """A header and rows as ControlShift writes them: RFC 4180 quoting (a field holding a comma, a
+    quote, a CR or a LF is quoted), LF line ends, empty = null."""
+    lines = []
+    for values in [columns, *([_csv_value(row.get(c)) for c in columns] for row in rows)]:
+        buffer = io.StringIO()
+        # Python quotes CR only when it is part of the line terminator: write CRLF, end with LF
+        csv.writer(buffer, lineterminator="\r\n").writerow(values)
+        lines.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(lines).encode("utf-8")
+
+
+def _csv_value(value: object) -> object:
+    return "" if value is None else "true" if value is True else "false" if value is False else value
 
 
 @dataclass

@@ -75,11 +75,21 @@ REPAIR_ADVICE = ("the next nightly full export of {table} repairs the table; to 
                  "\"Test Nightly Bulk Data Export Webhook\" under Settings > Integrations > Webhooks in ControlShift, "
                  "or ask support@controlshiftlabs.com for a re-export")
 COPY_CHUNK = 8 * 1024 * 1024
+# the longest reason or raw line kept in _rejected_rows: a runaway field is not copied whole
+MAX_REJECT_TEXT = 2000
 log = logging.getLogger(__name__)
 
 
 class ControlShiftError(RuntimeError):
     """A bulk-data file could not be loaded; the message says which and what to do."""
+
+
+class UnreadableFile(Exception):
+    """DuckDB's CSV reader gave up on a whole file; its table loads again without it."""
+
+    def __init__(self, export: "ExportFile", reason: str) -> None:
+        super().__init__(reason)
+        self.export, self.reason = export, reason
 
 
 class LinkExpired(ControlShiftError):
@@ -371,8 +381,8 @@ class TableWriter:
             return 0
         rejected = self.con.execute(f"""
             insert into {SCHEMA}._rejected_rows
-            select ?, line, string_agg(error_type || ': ' || error_message, '; ' order by column_idx),
-                   any_value(csv_line), now()
+            select ?, line, left(string_agg(error_type || ': ' || error_message, '; ' order by column_idx), {MAX_REJECT_TEXT}),
+                   left(any_value(csv_line), {MAX_REJECT_TEXT}), now()
             from controlshift_rejects group by line
         """, [key]).fetchone()[0]
         self.con.execute("drop table if exists controlshift_rejects; drop table if exists controlshift_reject_scans")
@@ -667,40 +677,66 @@ class BulkDataSource:
         # a full export lost to an expired link covers nothing: what it would have covered waits
         lost_full = next((e for e in expired if not e.incremental), None)
         outcomes = {key: outcome for key, outcome in plan.outcomes.items() if not (lost_full and outcome == "covered")}
+        # a file DuckDB cannot read at all (its parser gives up part way) is set aside whole, with its
+        # reason in _rejected_rows, and the table's transaction runs again without it
+        unreadable: dict[str, str] = {}
+        for _ in range(len(plan.files) + 1):
+            try:
+                result = self._apply_files(con, plan, paths, outcomes, unreadable,
+                                           TableWriter(con, plan.table, schema_types, self.sniff_sample))
+                break
+            except UnreadableFile as error:
+                unreadable[error.export.key] = error.reason
+        summary.skipped_files += len(outcomes)
+        summary.skipped_files += len(outcomes)
+        for export in plan.listed:
+            if export.key in outcomes or export in plan.files:
+                self._forget_queued(export)
+        return result
+
+    def _apply_files(self, con: duckdb.DuckDBPyConnection, plan: "TablePlan", paths: dict[str, Path],
+                     outcomes: dict[str, str], unreadable: dict[str, str], writer: "TableWriter") -> TableLoad:
         result = TableLoad()
-        writer = TableWriter(con, plan.table, schema_types, self.sniff_sample)
         con.execute("begin transaction")
         try:
             for export in plan.files:
                 if export.key not in paths:
                     self._record(con, export, "expired", 0, 0)
-                    continue
-                header = read_header(paths[export.key])
-                if export.incremental and not header:  # an empty object: nothing to apply, but it is done
-                    self._record(con, export, "loaded", 0, 0)
-                    continue
-                if not export.incremental:
-                    rows, rejected = writer.replace(export, paths[export.key], header)
+                elif export.incremental and not read_header(paths[export.key]):
+                    self._record(con, export, "loaded", 0, 0)  # an empty object: nothing to apply, but done
+                elif export.key in unreadable:
+                    con.execute(f"insert into {SCHEMA}._rejected_rows values (?, null, ?, null, now())",
+                                [export.file_id, unreadable[export.key][:MAX_REJECT_TEXT]])
+                    result.rejected += 1
+                    self._record(con, export, "loaded", 0, 1)
                 else:
-                    near_full = plan.full_stamp is not None and export.stamp <= plan.full_stamp
-                    rows, rejected = writer.merge(export, paths[export.key], header, only_missing=near_full)
-                result.rows += rows
-                result.rejected += rejected
-                result.files += 1
-                self._record(con, export, "loaded", rows, rejected)
+                    rows, rejected = self._apply_file(con, plan, export, paths[export.key], writer)
+                    result.rows, result.rejected, result.files = (result.rows + rows, result.rejected + rejected,
+                                                                  result.files + 1)
+                    self._record(con, export, "loaded", rows, rejected)
             for export in plan.listed:
                 if export.key in outcomes:
                     self._record(con, export, outcomes[export.key], 0, 0)
             con.execute("commit")
         except Exception as error:
             con.execute("rollback")
+            if isinstance(error, UnreadableFile):
+                raise
             raise ControlShiftError(
                 f"loading {plan.table} failed, the table is as it was: {type(error).__name__}: {error}") from error
-        summary.skipped_files += len(outcomes)
-        for export in plan.listed:
-            if export.key in outcomes or export in plan.files:
-                self._forget_queued(export)
         return result
+
+    @staticmethod
+    def _apply_file(con: duckdb.DuckDBPyConnection, plan: "TablePlan", export: ExportFile, path: Path,
+                    writer: "TableWriter") -> tuple[int, int]:
+        header = read_header(path)
+        try:
+            if not export.incremental:
+                return writer.replace(export, path, header)
+            near_full = plan.full_stamp is not None and export.stamp <= plan.full_stamp
+            return writer.merge(export, path, header, only_missing=near_full)
+        except duckdb.InvalidInputException as error:
+            raise UnreadableFile(export, f"the whole file could not be parsed: {error}") from error
 
     @staticmethod
     def _record(con: duckdb.DuckDBPyConnection, export: ExportFile, outcome: str, rows: int, rejected: int) -> None:
