@@ -22,7 +22,11 @@ Access, its S3 bucket and key. This receiver
   file is loaded once however often it is queued, so a replay older than that reloads nothing
   either.
 
-The receiver is a long-running service; syncs run from cron and load what it queued.
+The receiver is a long-running service; syncs run from cron and load what it queued. The sync
+trusts no entry: one naming a table that is not a ControlShift table name, a key outside the
+organisation's export layout, a link off the allowed export hosts or a bucket that is not an
+exports bucket, one it cannot read, or one waiting for more than 30 days, moves to `dead-letter/`
+in the queue folder with its reason (kept 30 days), and the sync goes on.
 `python -m pipelines sync controlshift` then loads queued files (see
 `pipelines/sources/controlshift.py`) and removes an entry only once its file's load committed.
 
@@ -39,8 +43,9 @@ import os
 import sqlite3
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 from urllib.parse import unquote, urlsplit
 
 from werkzeug.wrappers import Request, Response
@@ -51,6 +56,7 @@ EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
 MAX_BODY_BYTES = 1024 * 1024
 # far beyond ControlShift's retries (9, with exponential backoff) and the links' 6-hour life
 SEEN_FILES_KEPT_DAYS = 30
+DEAD_LETTER = "dead-letter"
 
 
 def default_queue_dir(warehouse: Path) -> Path:
@@ -101,27 +107,80 @@ def notification_file(payload: dict) -> tuple[str, str, str]:
     return kind, str(data["table"]), key
 
 
-def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]:  # noqa: F821
-    """The queued export files, oldest notification first; unreadable entries stay put."""
+@dataclass
+class QueueRules:
+    """What a queued notification may name (every webhook value is untrusted, signed or not)."""
+
+    slug: str
+    default_bucket: str
+    allowed_origins: tuple[str, ...]  # scheme://host[:port] a signed link may point at
+    allowed_buckets: tuple[str, ...]  # buckets an `s3` object may name
+
+    def problem(self, export: "ExportFile") -> Optional[str]:  # noqa: F821
+        from pipelines.sources.controlshift import KEY_PATTERN, is_table_name
+
+        if not is_table_name(export.table):
+            return f"table {export.table!r} is not a ControlShift table name"
+        match = KEY_PATTERN.match(export.key)
+        if not match or match["table"] != export.table or match["org"] != self.slug:
+            return f"{export.key!r} is not a bulk-data export of {export.table} for {self.slug}"
+        if export.url and origin(export.url) not in self.allowed_origins:
+            return f"its link points at {origin(export.url)}, not an allowed export host ({', '.join(self.allowed_origins)})"
+        if export.bucket not in self.allowed_buckets:
+            return f"it names bucket {export.bucket!r}, not an exports bucket"
+        return None
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def read_queue(queue_dir: Path, rules: QueueRules) -> tuple[list["ExportFile"], list[str]]:  # noqa: F821
+    """The queued export files, oldest notification first, and what was set aside: an entry that
+    cannot be read, names something it may not, or has waited past `SEEN_FILES_KEPT_DAYS` moves to
+    `dead-letter/` beside its reason, instead of failing every sync."""
     from pipelines.sources.controlshift import STAMP_PATTERN, ExportFile
 
+    exports, set_aside = [], []
     if not queue_dir.is_dir():
-        return
+        return exports, set_aside
+    expire_dead_letters(queue_dir)
     for entry in sorted(queue_dir.glob("*.json")):
         try:
             payload = json.loads(entry.read_text())
             kind, table, key = notification_file(payload)
             stamp = STAMP_PATTERN.search(key)
-            yield ExportFile(
-                stamp=stamp.group(1) if stamp else time.strftime("%Y%m%d%H%M%S", time.gmtime(entry.stat().st_mtime)),
-                incremental=kind == "incremental", table=table, key=key,
-                bucket=(payload["data"].get("s3") or {}).get("bucket") or default_bucket,
+            export = ExportFile(
+                stamp=stamp.group(1) if stamp else "", incremental=kind == "incremental", table=table, key=key,
+                bucket=str((payload["data"].get("s3") or {}).get("bucket") or rules.default_bucket),
                 url=payload["data"].get("url"), queue_entry=entry)
+            reason = rules.problem(export)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
-            import logging
+            reason = f"not a readable export notification ({type(error).__name__}: {error})"
+        if reason is None and time.time() - entry.stat().st_mtime > SEEN_FILES_KEPT_DAYS * 86400:
+            reason = f"queued more than {SEEN_FILES_KEPT_DAYS} days ago and never loaded"
+        if reason is None:
+            exports.append(export)
+        else:
+            set_aside.append(f"{entry.name}: {reason}")
+            dead_letter(entry, reason)
+    return exports, set_aside
 
-            logging.getLogger(__name__).warning("controlshift webhook queue: cannot read %s (%s); left in place",
-                                                entry, error)
+
+def dead_letter(entry: Path, reason: str) -> None:
+    folder = entry.parent / DEAD_LETTER
+    folder.mkdir(exist_ok=True)
+    (folder / f"{entry.name}.reason").write_text(reason + "\n")
+    os.replace(entry, folder / entry.name)
+
+
+def expire_dead_letters(queue_dir: Path) -> None:
+    """Set-aside entries are kept `SEEN_FILES_KEPT_DAYS` for a look, then deleted."""
+    cutoff = time.time() - SEEN_FILES_KEPT_DAYS * 86400
+    for path in (queue_dir / DEAD_LETTER).glob("*"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 class SeenFiles:

@@ -51,7 +51,9 @@ def test_good_signature_is_queued_durably(receiver) -> None:  # noqa: ANN001
     assert response.status_code == 200
     entries = list(queue.glob("*.json"))
     assert len(entries) == 1 and json.loads(entries[0].read_text()) == PAYLOAD
-    queued = list(webhook.read_queue(queue, "default-bucket"))
+    rules = webhook.QueueRules("org", "default-bucket", ("https://example.invalid",), ("b",))
+    queued, set_aside = webhook.read_queue(queue, rules)
+    assert not set_aside
     assert [(q.table, q.incremental, q.key, q.bucket, q.stamp) for q in queued] == [
         ("signatures", True, "org/incremental/signatures/20260101/signatures_20260101000000.csv", "b", "20260101000000")]
 
@@ -186,3 +188,55 @@ def test_cli_says_which_secret_to_set(no_source_config, capsys: pytest.CaptureFi
 
     assert main(["controlshift-webhook", "--port", "0"]) == 2
     assert "SOURCES__CONTROLSHIFT__WEBHOOK_SECRET" in capsys.readouterr().out
+
+
+def _hostile(cs, key: str, **data) -> dict:  # noqa: ANN001
+    payload = cs.webhook_payload(key)
+    payload["data"].update(data)
+    return payload
+
+
+def test_hostile_notifications_are_set_aside_and_the_sync_goes_on(cs, warehouse: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    assert sync_source("controlshift", warehouse).status == "loaded"
+    queue = tmp_path / "queue"
+    key = next(k for k in sorted(cs.data.files) if "/full/members/" in k)
+    hostile = [
+        _hostile(cs, key, url="http://127.0.0.1:9/internal"),  # a host that is not an export host
+        _hostile(cs, key, table="_loaded_files"),  # a bookkeeping table
+        _hostile(cs, key, table="x\"; drop table y; --"),  # a name with quotes
+        _hostile(cs, key, s3={"bucket": "someone-elses-bucket", "key": key}),
+        _hostile(cs, key.replace(cs.data.slug, "other-org"), s3={"bucket": cs.bucket, "key": key.replace(
+            cs.data.slug, "other-org")}),  # another organisation's key
+    ]
+    for payload in hostile:
+        webhook.enqueue(queue, payload)
+    (queue / "99999999999999999999-junk.json").write_text("{not json")
+    good = _queue_new_incremental(cs, tmp_path)
+    result = sync_source("controlshift", warehouse)
+    assert result.status == "loaded", result.message
+    assert len([w for w in result.warnings if "set aside" in w]) == len(hostile) + 1
+    assert len(list((queue / "dead-letter").glob("*.json"))) == len(hostile) + 1
+    assert not list(queue.glob("*.json")), "nothing is left to fail the next sync"
+    assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{good}'") == [("loaded",)]
+    assert query(warehouse, "select count(*) from information_schema.tables where table_name like '%drop%'") == [(0,)]
+
+
+def test_a_redirect_off_the_export_hosts_is_refused(cs, warehouse: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from pipelines.sources import controlshift as source
+
+    assert sync_source("controlshift", warehouse).status == "loaded"
+    with pytest.raises(source.ControlShiftError, match="not an allowed export host"):
+        source.fetch_link("http://127.0.0.1:9/x", (cs.url.lower(),))
+    redirected: list[str] = []
+
+    def redirect_off_host(url, **kwargs):  # noqa: ANN001, ANN202
+        redirected.append(url)
+        response = requests.Response()
+        response.status_code, response.headers["Location"] = 302, "http://127.0.0.1:9/internal"
+        response.raw = __import__("io").BytesIO(b"")
+        return response
+
+    monkeypatch.setattr(requests, "get", redirect_off_host)
+    with pytest.raises(source.ControlShiftError, match="not an allowed export host"):
+        source.fetch_link(cs.signed_url(next(iter(cs.data.files))), (cs.url.lower(),))
+    assert len(redirected) == 1, "the redirect target is never requested"

@@ -666,6 +666,8 @@ def client_env(service: ControlShiftService, api_key: str) -> dict[str, str]:
         # without Direct AWS Access the bucket is the real one, which refuses this organisation
         "SOURCES__CONTROLSHIFT__S3_ENDPOINT_URL": service.s3_endpoint_url if service.bucket_access else service.url,
         "SOURCES__CONTROLSHIFT__BASE_URL": service.url,
+        # the signed links point at this fake, not at ControlShift's export hosts
+        "SOURCES__CONTROLSHIFT__ALLOWED_ORIGINS": json.dumps([service.url]),
         "SOURCES__CONTROLSHIFT__API_KEY": api_key,
         "AWS_ACCESS_KEY_ID": "sandbox",
         "AWS_SECRET_ACCESS_KEY": "sandbox",

@@ -52,7 +52,7 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import dlt
 import duckdb
@@ -63,14 +63,24 @@ from pipelines.sources.http import HttpPolicy, VendorClient
 SCHEMA = "controlshift"
 API_KEY_VARIABLE = "SOURCES__CONTROLSHIFT__API_KEY"
 KEY_PATTERN = re.compile(
-    r"^/?(?P<org>[^/]+)/(?P<kind>full|incremental)/(?P<table>[A-Za-z0-9_]+)/(?P<date>\d{8})/"
+    r"^/?(?P<org>[^/]+)/(?P<kind>full|incremental)/(?P<table>[a-z0-9_]+)/(?P<date>\d{8})/"
     r"(?P=table)_(?P<stamp>\d{14})\.csv(?P<bz2>\.bz2)?$"
 )
 STAMP_PATTERN = re.compile(r"_(\d{14})\.csv(\.bz2)?$")
 # a signed link's path is the key (virtual-hosted URL) or the bucket then the key (path-style)
 KEY_IN_PATH = re.compile(r"(?:^|/)(?P<key>[^/]+/(?:full|incremental)/[A-Za-z0-9_]+/\d{8}/[A-Za-z0-9_]+_\d{14}\.csv(?:\.bz2)?)$")
-# ControlShift's documented exports buckets (US; EU is agra-data-exports-production-eu-central-1)
+# ControlShift's documented exports buckets, US then EU
 DEFAULT_BUCKET = "agra-data-exports-production"
+EXPORT_BUCKETS = (DEFAULT_BUCKET, "agra-data-exports-production-eu-central-1")
+# where signed links may point: the exports buckets' hosts (virtual-hosted and regional names)
+DEFAULT_ALLOWED_ORIGINS = (
+    "https://agra-data-exports-production.s3.amazonaws.com",
+    "https://agra-data-exports-production.s3.us-east-1.amazonaws.com",
+    "https://agra-data-exports-production-eu-central-1.s3.amazonaws.com",
+    "https://agra-data-exports-production-eu-central-1.s3.eu-central-1.amazonaws.com",
+)
+TABLE_NAME = re.compile(r"[a-z0-9_]+")
+MAX_REDIRECTS = 3
 REPAIR_ADVICE = ("the next nightly full export of {table} repairs the table; to repair it sooner, trigger "
                  "\"Test Nightly Bulk Data Export Webhook\" under Settings > Integrations > Webhooks in ControlShift, "
                  "or ask support@controlshiftlabs.com for a re-export")
@@ -78,6 +88,12 @@ COPY_CHUNK = 8 * 1024 * 1024
 # the longest reason or raw line kept in _rejected_rows: a runaway field is not copied whole
 MAX_REJECT_TEXT = 2000
 log = logging.getLogger(__name__)
+
+
+def is_table_name(name: str) -> bool:
+    """A ControlShift table name: lower-case letters, digits, `_`; never this source's bookkeeping
+    (`_loaded_files`, `_rejected_rows`: names starting with `_`)."""
+    return bool(TABLE_NAME.fullmatch(name)) and not name.startswith("_")
 
 
 class ControlShiftError(RuntimeError):
@@ -223,14 +239,30 @@ def ends_with_newline(path: Path) -> bool:
         return handle.read(1) == b"\n"
 
 
-def download(export: ExportFile, destination: Path, s3) -> Optional[str]:  # noqa: ANN001
+def fetch_link(url: str, allowed_origins: tuple[str, ...]):  # noqa: ANN201 - a streaming requests.Response
+    """GET a signed link, following a redirect only to an allowed export host."""
+    import requests
+
+    from pipelines.controlshift_webhook import origin
+
+    for _ in range(MAX_REDIRECTS + 1):
+        if origin(url) not in allowed_origins:
+            raise ControlShiftError(f"refusing to download from {origin(url)}: not an allowed export host "
+                                    "(SOURCES__CONTROLSHIFT__ALLOWED_ORIGINS)")
+        response = requests.get(url, stream=True, timeout=60, allow_redirects=False)
+        if not response.is_redirect:
+            return response
+        response.close()
+        url = requests.compat.urljoin(url, response.headers["Location"])
+    raise ControlShiftError(f"more than {MAX_REDIRECTS} redirects from a signed link")
+
+
+def download(export: ExportFile, destination: Path, s3, allowed_origins: tuple[str, ...]) -> Optional[str]:  # noqa: ANN001
     """The file, decompressed, at `destination`: from its signed URL if it has one, else S3 (`s3`
     is None without bucket access). Returns a note for the run summary when the URL had to be
     given up for the S3 key; raises `LinkExpired` when the link is dead and S3 is out of reach."""
     if export.url:
-        import requests
-
-        response = requests.get(export.url, stream=True, timeout=60)
+        response = fetch_link(export.url, allowed_origins)
         if response.status_code == 200:
             with response:
                 response.raw.decode_content = True
@@ -466,7 +498,8 @@ class BulkDataSource:
                  base_url: Optional[str] = None, api_key: Optional[str] = None, use_schema_types: bool = True,
                  queue_dir: Optional[str] = None, temp_dir: Optional[str] = None, sniff_sample: int = 20480,
                  requests_per_second: float = 2.0, max_attempts: int = 5, timeout: float = 60.0,
-                 download_threads: int = 4, full_export_overlap_hours: float = 2.0) -> None:
+                 download_threads: int = 4, full_export_overlap_hours: float = 2.0,
+                 allowed_origins: Optional[list[str]] = None) -> None:
         self.bucket = bucket or None
         self.slug = organization_slug.strip("/")
         self.s3_endpoint_url = s3_endpoint_url
@@ -478,6 +511,7 @@ class BulkDataSource:
         self.sniff_sample = sniff_sample
         self.download_threads = download_threads
         self.overlap = dt.timedelta(hours=full_export_overlap_hours)
+        self.allowed_origins = tuple(o.rstrip("/").lower() for o in (allowed_origins or DEFAULT_ALLOWED_ORIGINS))
         self.policy = HttpPolicy(requests_per_second, max_attempts, timeout=timeout)
         self._s3 = None
         self.bucket_access = self.bucket is not None  # until a listing is refused
@@ -536,8 +570,9 @@ class BulkDataSource:
 
     def _list_table(self, table_prefix: str, last_dates: dict[tuple[str, str], str]) -> list[ExportFile]:
         kind, table = table_prefix.rstrip("/").split("/")[-2:]
-        if table.startswith("_"):
-            return []  # never a ControlShift table; `_` names are this source's bookkeeping
+        if not is_table_name(table):
+            log.warning("controlshift: ignoring %s (not a ControlShift table name)", table_prefix)
+            return []
         last = last_dates.get((kind, table))
         found = []
         for date_prefix in list_prefixes(self.s3, self.bucket, table_prefix, f"{table_prefix}{last}" if last else ""):
@@ -549,11 +584,16 @@ class BulkDataSource:
                     found.append(export)
         return found
 
-    def queued_files(self, warehouse: Path) -> Iterator[ExportFile]:
+    def queued_files(self, warehouse: Path, summary: LoadSummary) -> list[ExportFile]:
         """Files announced by the webhook receiver (`python -m pipelines controlshift-webhook`)."""
-        from pipelines.controlshift_webhook import default_queue_dir, read_queue
+        from pipelines.controlshift_webhook import QueueRules, default_queue_dir, read_queue
 
-        yield from read_queue(self.queue_dir or default_queue_dir(warehouse), self.bucket or DEFAULT_BUCKET)
+        queue = self.queue_dir or default_queue_dir(warehouse)
+        rules = QueueRules(self.slug, self.bucket or DEFAULT_BUCKET, self.allowed_origins,
+                           tuple({*EXPORT_BUCKETS, *([self.bucket] if self.bucket else [])}))
+        exports, set_aside = read_queue(queue, rules)
+        summary.warnings += [f"queue entry set aside in {queue / 'dead-letter'}: {line}" for line in set_aside]
+        return exports
 
     # --- the warehouse side -------------------------------------------------------------------
     def load_into(self, warehouse: Path) -> LoadSummary:
@@ -594,7 +634,7 @@ class BulkDataSource:
         """Every new file, listed or queued, once per file (never once per `jid`), planned per table."""
         loaded = {key for (key,) in con.execute(f"select key from {SCHEMA}._loaded_files").fetchall()}
         by_table: dict[str, dict[str, ExportFile]] = {}
-        for export in [*self.listed_files(con, summary), *self.queued_files(warehouse)]:
+        for export in [*self.listed_files(con, summary), *self.queued_files(warehouse, summary)]:
             if export.file_id in loaded:
                 self._forget_queued(export)
                 continue
@@ -644,7 +684,7 @@ class BulkDataSource:
         os.close(handle)
         path = Path(name)
         try:
-            note = download(export, path, self.s3 if self.bucket_access else None)
+            note = download(export, path, self.s3 if self.bucket_access else None, self.allowed_origins)
             if note:
                 summary.notes.append(note)
             if not ends_with_newline(path):
@@ -784,7 +824,7 @@ def reconciliation_lines(con: duckdb.DuckDBPyConnection, counts: dict[str, Any])
         expected = counts.get(f"{table}_count")
         if expected is None:
             continue
-        actual = con.execute(f"select count(*) from {SCHEMA}.{table}").fetchone()[0] if table in present else 0
+        actual = con.execute(f"select count(*) from {SCHEMA}.{_quote(table)}").fetchone()[0] if table in present else 0
         difference = actual - int(expected)
         verdict = "matches" if difference == 0 else f"differs by {difference:+d}"
         lines.append(f"reconciliation: {table} warehouse {actual} vs ControlShift {expected} ({verdict})")
@@ -807,6 +847,7 @@ def controlshift_source(
     timeout: float = 60.0,
     download_threads: int = 4,
     full_export_overlap_hours: float = 2.0,
+    allowed_origins: Optional[list[str]] = None,
 ) -> BulkDataSource:
     """The configured ControlShift bulk-data source (dlt resolves every argument from config).
     Without `bucket` it loads only what the webhook receiver queued (webhook-only mode)."""
@@ -814,4 +855,5 @@ def controlshift_source(
                           base_url=base_url, api_key=api_key, use_schema_types=use_schema_types,
                           queue_dir=queue_dir, temp_dir=temp_dir, sniff_sample=sniff_sample,
                           requests_per_second=requests_per_second, max_attempts=max_attempts, timeout=timeout,
-                          download_threads=download_threads, full_export_overlap_hours=full_export_overlap_hours)
+                          download_threads=download_threads, full_export_overlap_hours=full_export_overlap_hours,
+                          allowed_origins=allowed_origins)
