@@ -363,4 +363,29 @@ def test_a_file_the_parser_gives_up_on_is_set_aside_and_later_files_load(cs, war
     assert 910003 in ids(warehouse, "signatures") and "1 rejected rows" in result.message
     [(line, reason)] = query(warehouse, f"select line, reason from controlshift._rejected_rows where file = '{bad_key}'")
     assert line is None and "could not be parsed" in reason
+    assert f"file = {bad_key}" in reason and "/tmp" not in reason, "the export is named, not the temporary download"
     assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{bad_key}'") == [("loaded",)]
+
+
+def test_oversized_fields_misnamed_bz2_and_zero_byte_fulls(cs, warehouse: Path) -> None:  # noqa: ANN001
+    sync(warehouse)
+    columns = cs.data.columns["signatures"]
+    # a field far over DuckDB's line limit: that line is rejected, shown capped; the good rows load
+    huge = new_signature(cs, 920002, first_name="x" * 3_000_000)
+    key = signature_file(cs, [new_signature(cs, 920001), huge, new_signature(cs, 920003)], "20260102080000")
+    result = sync(warehouse)
+    assert {920001, 920003} <= ids(warehouse, "signatures") and 920002 not in ids(warehouse, "signatures")
+    [(reason, shown)] = query(warehouse, f"select reason, length(csv_line) from controlshift._rejected_rows "
+                                         f"where file = '{key}'")
+    assert "LINE SIZE" in reason and shown <= 2000 and len(result.message) < 5000
+    # a plain CSV named .bz2 loads as what it is, with a note
+    plain = controlshift.encode_csv(columns, [new_signature(cs, 920004)])
+    misnamed = f"{cs.data.slug}/incremental/signatures/20260102/signatures_20260102081000.csv.bz2"
+    cs.put_object(misnamed, plain)
+    result = sync(warehouse)
+    assert 920004 in ids(warehouse, "signatures") and "not bzip2-compressed" in result.message
+    # a zero-byte full export empties the table, and the incrementals after it still apply
+    cs.put_object(f"{cs.data.slug}/full/signatures/20260103/signatures_20260103020000.csv", b"")
+    signature_file(cs, [new_signature(cs, 920005)], "20260103030000")
+    sync(warehouse)
+    assert ids(warehouse, "signatures") == {920005}

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import bz2
 import datetime as dt
+import io
 import logging
 import os
 import re
@@ -266,12 +267,7 @@ def download(export: ExportFile, destination: Path, s3, allowed_origins: tuple[s
         if response.status_code == 200:
             with response:
                 response.raw.decode_content = True
-                if export.compressed:
-                    with bz2.open(response.raw, "rb") as body:  # streams, as smart-open does for S3
-                        stream_to_file(body, destination)
-                else:
-                    stream_to_file(response.raw, destination)
-            return None
+                return copy_export(export, response.raw, destination)
         reason = ("its signed URL has expired (ControlShift keeps download links for 6 hours)"
                   if response.status_code == 403 else f"its signed URL answered HTTP {response.status_code}")
         if s3 is None or not export.bucket:
@@ -282,25 +278,39 @@ def download(export: ExportFile, destination: Path, s3, allowed_origins: tuple[s
         note = f"{export.file_id}: {reason}; read s3://{export.bucket}/{export.file_id} instead"
         log.warning("controlshift: %s", note)
         try:
-            _download_s3(export, destination, s3)
+            note = "; ".join(filter(None, [note, _download_s3(export, destination, s3)]))
         except Exception as error:  # noqa: BLE001 - say both reasons
             raise ControlShiftError(
                 f"cannot download {export.file_id}: {reason}, and reading it from S3 failed too ({error}); "
                 "set AWS credentials with access to the bulk-data bucket (Direct AWS Access). "
                 "The webhook queue entry is kept.") from error
         return note
-    _download_s3(export, destination, s3)
-    return None
+    return _download_s3(export, destination, s3)
 
 
-def _download_s3(export: ExportFile, destination: Path, s3) -> None:  # noqa: ANN001
+def _download_s3(export: ExportFile, destination: Path, s3) -> Optional[str]:  # noqa: ANN001
     import smart_open
 
-    # smart-open streams the object in chunks and decompresses .bz2 by its extension; its default
-    # 128 KB read buffer halves the throughput of large objects
-    with smart_open.open(f"s3://{export.bucket}/{export.key.lstrip('/')}", "rb",
+    # smart-open streams the object in chunks (its default 128 KB read buffer halves the throughput
+    # of large objects); decompression is ours, so that a plain file named .bz2 is read as plain
+    with smart_open.open(f"s3://{export.bucket}/{export.file_id}", "rb", compression="disable",
                          transport_params={"client": s3, "buffer_size": COPY_CHUNK}) as body:
-        stream_to_file(body, destination)
+        return copy_export(export, body, destination)
+
+
+def copy_export(export: ExportFile, body, destination: Path) -> Optional[str]:  # noqa: ANN001 - a binary stream
+    """The export, decompressed as it streams, at `destination`; a note when a file named `.bz2`
+    is not bzip2 at all (it is read as the plain CSV it is, not reported as a cut transfer)."""
+    reader = io.BufferedReader(body, COPY_CHUNK)
+    if export.compressed and reader.peek(3)[:3] != b"BZh":
+        stream_to_file(reader, destination)
+        return f"{export.file_id} is named .bz2 but is not bzip2-compressed; read as plain CSV"
+    if export.compressed:
+        with bz2.open(reader, "rb") as plain:
+            stream_to_file(plain, destination)
+    else:
+        stream_to_file(reader, destination)
+    return None
 
 
 # --- the warehouse side -------------------------------------------------------------------------
@@ -775,8 +785,12 @@ class BulkDataSource:
                 return writer.replace(export, path, header)
             near_full = plan.full_stamp is not None and export.stamp <= plan.full_stamp
             return writer.merge(export, path, header, only_missing=near_full)
-        except duckdb.InvalidInputException as error:
-            raise UnreadableFile(export, f"the whole file could not be parsed: {error}") from error
+        except duckdb.Error as error:
+            # DuckDB names the temporary download; people need the export's key, and not pages of its data
+            message = str(error).replace(str(path), export.file_id)[:MAX_REJECT_TEXT]
+            if isinstance(error, duckdb.InvalidInputException):
+                raise UnreadableFile(export, f"the whole file could not be parsed: {message}") from error
+            raise ControlShiftError(f"{export.file_id}: {type(error).__name__}: {message}") from error
 
     @staticmethod
     def _record(con: duckdb.DuckDBPyConnection, export: ExportFile, outcome: str, rows: int, rejected: int) -> None:
