@@ -57,6 +57,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # far beyond ControlShift's retries (9, with exponential backoff) and the links' 6-hour life
 SEEN_FILES_KEPT_DAYS = 30
 DEAD_LETTER = "dead-letter"
+# seconds a connection may sit idle (ControlShift sends a small body at once)
+CONNECTION_TIMEOUT = 30.0
 
 
 def default_queue_dir(warehouse: Path) -> Path:
@@ -278,8 +280,18 @@ def configured_app(warehouse: Path) -> WebhookApp:
     return WebhookApp(secret, Path(queue_dir) if queue_dir else default_queue_dir(warehouse))
 
 
-def serve(secret: str, queue_dir: Path, host: str = "127.0.0.1", port: int = 0):  # noqa: ANN201
+def serve(secret: str, queue_dir: Path, host: str = "127.0.0.1", port: int = 0,
+          connection_timeout: float = CONNECTION_TIMEOUT):  # noqa: ANN201
     """A werkzeug server for the receiver (call serve_forever(), or shutdown())."""
-    from werkzeug.serving import make_server
+    return make_receiver_server(WebhookApp(secret, queue_dir), host, port, connection_timeout)
 
-    return make_server(host, port, WebhookApp(secret, queue_dir), threaded=True)
+
+def make_receiver_server(app: WebhookApp, host: str, port: int, connection_timeout: float = CONNECTION_TIMEOUT):  # noqa: ANN201
+    """A threaded server that drops a connection idle for `connection_timeout` seconds: a client
+    that opens connections and stalls cannot hold a thread each for ever."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class TimingOutHandler(WSGIRequestHandler):
+        timeout = connection_timeout
+
+    return make_server(host, port, app, threaded=True, request_handler=TimingOutHandler)

@@ -240,3 +240,46 @@ def test_a_redirect_off_the_export_hosts_is_refused(cs, warehouse: Path, tmp_pat
     with pytest.raises(source.ControlShiftError, match="not an allowed export host"):
         source.fetch_link(cs.signed_url(next(iter(cs.data.files))), (cs.url.lower(),))
     assert len(redirected) == 1, "the redirect target is never requested"
+
+
+def test_a_stalled_connection_is_dropped(tmp_path: Path) -> None:
+    import socket
+
+    server = webhook.serve(SECRET, tmp_path / "queue", connection_timeout=0.5)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=20) as stalled:
+            stalled.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # and nothing more
+            while stalled.recv(1024):  # whatever the server says as it gives up, then the close
+                pass
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_notifications_without_jid_or_data(receiver) -> None:  # noqa: ANN001
+    url, queue = receiver
+    no_jid = {key: value for key, value in PAYLOAD.items() if key != "jid"}
+    assert post(url, no_jid, webhook.sign(SECRET, json.dumps(no_jid).encode())).status_code == 200
+    assert len(list(queue.glob("*.json"))) == 1, "jid is undocumented: a notification without one is queued"
+    no_data = {"type": "data.full_table_exported"}
+    # acknowledged, so ControlShift does not disable the endpoint, and not queued: it names no file
+    assert post(url, no_data, webhook.sign(SECRET, json.dumps(no_data).encode())).status_code == 200
+    assert len(list(queue.glob("*.json"))) == 1
+
+
+def test_queue_entries_never_loaded_expire_into_dead_letter(tmp_path: Path) -> None:
+    import os
+    import time as clock
+
+    queue = tmp_path / "queue"
+    entry = webhook.enqueue(queue, PAYLOAD)
+    old = clock.time() - (webhook.SEEN_FILES_KEPT_DAYS + 1) * 86400
+    os.utime(entry, (old, old))
+    rules = webhook.QueueRules("org", "b", ("https://example.invalid",), ("b",))
+    queued, set_aside = webhook.read_queue(queue, rules)
+    assert not queued and "never loaded" in set_aside[0]
+    dead = queue / webhook.DEAD_LETTER / entry.name
+    os.utime(dead, (old, old))
+    webhook.read_queue(queue, rules)
+    assert not dead.exists(), "set-aside entries are deleted after the retention too"

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import bz2
 import datetime as dt
-import io
+import itertools
 import logging
 import os
 import re
@@ -53,7 +53,7 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import dlt
 import duckdb
@@ -301,16 +301,29 @@ def _download_s3(export: ExportFile, destination: Path, s3) -> Optional[str]:  #
 def copy_export(export: ExportFile, body, destination: Path) -> Optional[str]:  # noqa: ANN001 - a binary stream
     """The export, decompressed as it streams, at `destination`; a note when a file named `.bz2`
     is not bzip2 at all (it is read as the plain CSV it is, not reported as a cut transfer)."""
-    reader = io.BufferedReader(body, COPY_CHUNK)
-    if export.compressed and reader.peek(3)[:3] != b"BZh":
-        stream_to_file(reader, destination)
-        return f"{export.file_id} is named .bz2 but is not bzip2-compressed; read as plain CSV"
-    if export.compressed:
-        with bz2.open(reader, "rb") as plain:
-            stream_to_file(plain, destination)
-    else:
-        stream_to_file(reader, destination)
-    return None
+    head = body.read(3)
+    plain = not export.compressed or head != b"BZh"
+    with destination.open("wb") as out:
+        if plain:
+            out.write(head)
+            shutil.copyfileobj(body, out, COPY_CHUNK)
+        else:
+            decompress_bz2(itertools.chain([head], iter(lambda: body.read(COPY_CHUNK), b"")), out)
+    return f"{export.file_id} is named .bz2 but is not bzip2-compressed; read as plain CSV" \
+        if plain and export.compressed else None
+
+
+def decompress_bz2(chunks: Iterator[bytes], out) -> None:  # noqa: ANN001 - a binary file
+    """bzip2 chunk by chunk, concatenated streams included; a stream without its end is a cut transfer."""
+    decompressor = bz2.BZ2Decompressor()
+    for chunk in chunks:
+        while chunk:
+            if decompressor.eof:  # the next of concatenated streams
+                decompressor = bz2.BZ2Decompressor()
+            out.write(decompressor.decompress(chunk))
+            chunk = decompressor.unused_data if decompressor.eof else b""
+    if not decompressor.eof:
+        raise EOFError("the bzip2 stream ends before its end-of-stream marker")
 
 
 # --- the warehouse side -------------------------------------------------------------------------
