@@ -388,9 +388,11 @@ class TableWriter:
     """Applies one table's export files inside one open transaction of `con`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, table: str, schema_types: dict[str, str] | None,
-                 sniff_sample: int) -> None:
+                 sniff_sample: int, undetectable: frozenset[Path] = frozenset()) -> None:
         self.con, self.table, self.schema_types, self.sniff_sample = con, table, schema_types, sniff_sample
         self.target = f"{SCHEMA}.{_quote(table)}"
+        # files whose type detection already failed on a row past the sample: read as text instead
+        self.undetectable = undetectable
 
     def existing_types(self) -> dict[str, str]:
         rows = self.con.execute(
@@ -410,7 +412,7 @@ class TableWriter:
             "rejects_table = 'controlshift_rejects'", "rejects_scan = 'controlshift_reject_scans'",
         ]
         unknown = [column for column in header if column not in known]
-        if unknown and self._types_detectable(path, options):
+        if unknown and path not in self.undetectable and self._types_detectable(path, options):
             types = {column: known[column] for column in header if column in known}
             options += [f"sample_size = {self.sniff_sample}"]
             if types:
@@ -423,7 +425,8 @@ class TableWriter:
 
     def _types_detectable(self, path: Path, options: list[str]) -> bool:
         try:
-            self.con.execute(f"select * from sniff_csv({_literal(str(path))}, sample_size = {self.sniff_sample}, "
+            # on a cursor of its own: a failed statement would abort the load's open transaction
+            self.con.cursor().execute(f"select * from sniff_csv({_literal(str(path))}, sample_size = {self.sniff_sample}, "
                              f"{', '.join(o for o in options if o.split(' ')[0] in ('header', 'delim', 'quote', 'escape'))})")
         except duckdb.Error:
             return False
@@ -740,17 +743,20 @@ class BulkDataSource:
         # a full export lost to an expired link covers nothing: what it would have covered waits
         lost_full = next((e for e in expired if not e.incremental), None)
         outcomes = {key: outcome for key, outcome in plan.outcomes.items() if not (lost_full and outcome == "covered")}
-        # a file DuckDB cannot read at all (its parser gives up part way) is set aside whole, with its
-        # reason in _rejected_rows, and the table's transaction runs again without it
+        # a file DuckDB cannot read at all (its parser gives up part way) is read again without type
+        # detection, then, if it still fails, set aside whole with its reason in _rejected_rows; the
+        # table's transaction runs again each time
         unreadable: dict[str, str] = {}
-        for _ in range(len(plan.files) + 1):
+        undetectable: set[Path] = set()
+        for _ in range(2 * len(plan.files) + 1):
             try:
-                result = self._apply_files(con, plan, paths, outcomes, unreadable,
-                                           TableWriter(con, plan.table, schema_types, self.sniff_sample))
+                result = self._apply_files(con, plan, paths, outcomes, unreadable, TableWriter(
+                    con, plan.table, schema_types, self.sniff_sample, frozenset(undetectable)))
                 break
             except UnreadableFile as error:
-                unreadable[error.export.key] = error.reason
-        summary.skipped_files += len(outcomes)
+                if paths[error.export.key] in undetectable:
+                    unreadable[error.export.key] = error.reason
+                undetectable.add(paths[error.export.key])
         summary.skipped_files += len(outcomes)
         for export in plan.listed:
             if export.key in outcomes or export in plan.files:
