@@ -327,6 +327,8 @@ def test_a_slug_with_no_exports_is_a_warning_status_shows(cs, warehouse: Path, m
     assert main(["status", "--json"]) == 1
     [found] = [s for s in json.loads(capsys.readouterr().out)["sources"] if s["source"] == "controlshift"]
     assert found["state"] == "warning" and "ORGANIZATION_SLUG" in found["warnings"][0]
+    assert main(["status"]) == 1
+    assert "controlshift warning: no exports under" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("sql_type, expected", [

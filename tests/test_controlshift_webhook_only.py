@@ -125,6 +125,7 @@ def test_an_expired_link_fails_that_file_only_until_the_next_full_export(org, mo
     assert code == 1 and found["state"] == "warning"
     [warning] = [w for w in found["warnings"] if w.startswith("signatures:")]
     assert lost_signatures in warning and "next nightly full export" in warning
+    assert main(["report"]) == 0 and lost_signatures in (warehouse.parent / "reports" / "latest.html").read_text()
 
     # the next nightly full export repairs the table, and status is ok again
     service.world.clock.tick(3600)
