@@ -150,9 +150,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_controlshift_webhook(args: argparse.Namespace) -> int:
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
-    from werkzeug.serving import make_server
 
-    from pipelines.controlshift_webhook import configured_app
+    from pipelines.controlshift_webhook import configured_app, make_receiver_server
 
     try:
         app = configured_app(warehouse_path())
@@ -160,7 +159,7 @@ def cmd_controlshift_webhook(args: argparse.Namespace) -> int:
         _print("controlshift-webhook: set SOURCES__CONTROLSHIFT__WEBHOOK_SECRET (the endpoint's signing secret "
                "from ControlShift's Settings > Integrations > Webhooks)")
         return 2
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = make_receiver_server(app, args.host, args.port)
     _print(f"controlshift-webhook: listening on http://{args.host}:{server.server_port}/, queueing into {app.queue_dir}")
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     try:

@@ -11,14 +11,22 @@ Access, its S3 bucket and key. This receiver
   fsync of the folder) and only then answers 200, so an acknowledged notification survives a
   crash; other webhook types are acknowledged and ignored;
 - answers 503 when it cannot record (ControlShift retries with backoff);
-- refuses bodies over `MAX_BODY_BYTES` (413) before reading them, and records nothing for a
-  notification whose `jid` it has already recorded: a captured, validly signed request replayed
-  later changes nothing. It answers that replay 208 (Already Reported), a 2xx: ControlShift
-  delivers at least once and retries a notification whose 200 it did not receive, and it
-  disables an endpoint that keeps answering a notification with an error. `jid`s are kept
-  `SEEN_JIDS_KEPT_DAYS`; a file is loaded once however often it is queued, so a replay older
-  than that reloads nothing either.
+- reads a body up to `MAX_BODY_BYTES`, with or without `Content-Length` (a chunked body is read
+  up to the cap, not refused), and refuses a larger one (413);
+- records nothing for a notification naming a file (kind, table, key) it has already recorded,
+  never judging by `jid`: `jid` is undocumented and ControlShift's own examples reuse one value
+  across different notifications. A captured, validly signed request replayed later changes
+  nothing. It answers that replay 208 (Already Reported), a 2xx: ControlShift delivers at least
+  once and retries a notification whose 200 it did not receive, and it disables an endpoint that
+  keeps answering a notification with an error. Files are remembered `SEEN_FILES_KEPT_DAYS`; a
+  file is loaded once however often it is queued, so a replay older than that reloads nothing
+  either.
 
+The receiver is a long-running service; syncs run from cron and load what it queued. The sync
+trusts no entry: one naming a table that is not a ControlShift table name, a key outside the
+organisation's export layout, a link off the allowed export hosts or a bucket that is not an
+exports bucket, one it cannot read, or one waiting for more than 30 days, moves to `dead-letter/`
+in the queue folder with its reason (kept 30 days), and the sync goes on.
 `python -m pipelines sync controlshift` then loads queued files (see
 `pipelines/sources/controlshift.py`) and removes an entry only once its file's load committed.
 
@@ -35,8 +43,9 @@ import os
 import sqlite3
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 from urllib.parse import unquote, urlsplit
 
 from werkzeug.wrappers import Request, Response
@@ -46,7 +55,10 @@ EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
 # export notifications are under 2 KB; anything this large is not ControlShift's
 MAX_BODY_BYTES = 1024 * 1024
 # far beyond ControlShift's retries (9, with exponential backoff) and the links' 6-hour life
-SEEN_JIDS_KEPT_DAYS = 30
+SEEN_FILES_KEPT_DAYS = 30
+DEAD_LETTER = "dead-letter"
+# seconds a connection may sit idle (ControlShift sends a small body at once)
+CONNECTION_TIMEOUT = 30.0
 
 
 def default_queue_dir(warehouse: Path) -> Path:
@@ -81,55 +93,127 @@ def enqueue(queue_dir: Path, payload: dict) -> Path:
     return entry
 
 
-def read_queue(queue_dir: Path, default_bucket: str) -> Iterator["ExportFile"]:  # noqa: F821
-    """The queued export files, oldest notification first; unreadable entries stay put."""
+def notification_file(payload: dict) -> tuple[str, str, str]:
+    """(kind, table, key) of the file an export notification names: its `s3` key, else the key in its
+    signed link's path (virtual-hosted or path-style S3 URL). Raises on a payload that names none."""
+    from pipelines.sources.controlshift import KEY_IN_PATH
+
+    data = payload["data"]
+    s3 = data.get("s3") or {}
+    path = unquote(urlsplit(data["url"]).path) if data.get("url") else ""
+    found = KEY_IN_PATH.search(path)
+    key = (s3.get("key") or (found["key"] if found else path)).lstrip("/")
+    if not key:
+        raise KeyError("neither data.s3.key nor data.url")
+    kind = "incremental" if payload["type"] == "data.incremental_table_exported" else "full"
+    return kind, str(data["table"]), key
+
+
+@dataclass
+class QueueRules:
+    """What a queued notification may name (every webhook value is untrusted, signed or not)."""
+
+    slug: str
+    default_bucket: str
+    allowed_origins: tuple[str, ...]  # scheme://host[:port] a signed link may point at
+    allowed_buckets: tuple[str, ...]  # buckets an `s3` object may name
+
+    def problem(self, export: "ExportFile") -> Optional[str]:  # noqa: F821
+        from pipelines.sources.controlshift import KEY_PATTERN, is_table_name
+
+        if not is_table_name(export.table):
+            return f"table {export.table!r} is not a ControlShift table name"
+        match = KEY_PATTERN.match(export.key)
+        if not match or match["table"] != export.table or match["org"] != self.slug:
+            return f"{export.key!r} is not a bulk-data export of {export.table} for {self.slug}"
+        if export.url and origin(export.url) not in self.allowed_origins:
+            return f"its link points at {origin(export.url)}, not an allowed export host ({', '.join(self.allowed_origins)})"
+        if export.bucket not in self.allowed_buckets:
+            return f"it names bucket {export.bucket!r}, not an exports bucket"
+        return None
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def read_queue(queue_dir: Path, rules: QueueRules) -> tuple[list["ExportFile"], list[str]]:  # noqa: F821
+    """The queued export files, oldest notification first, and what was set aside: an entry that
+    cannot be read, names something it may not, or has waited past `SEEN_FILES_KEPT_DAYS` moves to
+    `dead-letter/` beside its reason, instead of failing every sync."""
     from pipelines.sources.controlshift import STAMP_PATTERN, ExportFile
 
+    exports, set_aside = [], []
     if not queue_dir.is_dir():
-        return
+        return exports, set_aside
+    expire_dead_letters(queue_dir)
     for entry in sorted(queue_dir.glob("*.json")):
         try:
             payload = json.loads(entry.read_text())
-            data = payload["data"]
-            s3 = data.get("s3") or {}
-            url = data.get("url")
-            # without Direct AWS Access the URL's path is the object's key on the exports bucket
-            key = (s3.get("key") or unquote(urlsplit(url).path)).lstrip("/")
+            kind, table, key = notification_file(payload)
             stamp = STAMP_PATTERN.search(key)
-            yield ExportFile(
-                stamp=stamp.group(1) if stamp else time.strftime("%Y%m%d%H%M%S", time.gmtime(entry.stat().st_mtime)),
-                incremental=payload["type"] == "data.incremental_table_exported",
-                table=data["table"], key=key, bucket=s3.get("bucket") or default_bucket,
-                url=url, queue_entry=entry)
+            export = ExportFile(
+                stamp=stamp.group(1) if stamp else "", incremental=kind == "incremental", table=table, key=key,
+                bucket=str((payload["data"].get("s3") or {}).get("bucket") or rules.default_bucket),
+                url=payload["data"].get("url"), queue_entry=entry)
+            reason = rules.problem(export)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
-            import logging
+            reason = f"not a readable export notification ({type(error).__name__}: {error})"
+        if reason is None and time.time() - entry.stat().st_mtime > SEEN_FILES_KEPT_DAYS * 86400:
+            reason = f"queued more than {SEEN_FILES_KEPT_DAYS} days ago and never loaded"
+        if reason is None:
+            exports.append(export)
+        else:
+            set_aside.append(f"{entry.name}: {reason}")
+            dead_letter(entry, reason)
+    return exports, set_aside
 
-            logging.getLogger(__name__).warning("controlshift webhook queue: cannot read %s (%s); left in place",
-                                                entry, error)
+
+def dead_letter(entry: Path, reason: str) -> None:
+    folder = entry.parent / DEAD_LETTER
+    folder.mkdir(exist_ok=True)
+    (folder / f"{entry.name}.reason").write_text(reason + "\n")
+    os.replace(entry, folder / entry.name)
 
 
-class SeenJobs:
-    """The `jid`s recorded in the last `SEEN_JIDS_KEPT_DAYS`, in a SQLite file in the queue folder."""
+def expire_dead_letters(queue_dir: Path) -> None:
+    """Set-aside entries are kept `SEEN_FILES_KEPT_DAYS` for a look, then deleted."""
+    cutoff = time.time() - SEEN_FILES_KEPT_DAYS * 86400
+    for path in (queue_dir / DEAD_LETTER).glob("*"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+class SeenFiles:
+    """The export files recorded in the last `SEEN_FILES_KEPT_DAYS` (kind, table, key), in a SQLite
+    file in the queue folder. A notification is a duplicate when it names a file already recorded,
+    never by its `jid`: `jid` is undocumented and ControlShift's own examples reuse one value across
+    different notifications."""
 
     def __init__(self, queue_dir: Path) -> None:
-        self.path = queue_dir / "seen_jids.sqlite"
+        self.path = queue_dir / "seen_files.sqlite"
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30)
-        con.execute("create table if not exists seen (jid text primary key, recorded_at real)")
+        con.execute("create table if not exists seen (file text primary key, recorded_at real)")
         con.execute("create index if not exists seen_by_age on seen (recorded_at)")
         return con
 
-    def __contains__(self, jid: str) -> bool:
-        with self._connect() as con:
-            return con.execute("select 1 from seen where jid = ?", [jid]).fetchone() is not None
+    @staticmethod
+    def _id(file: tuple[str, str, str]) -> str:
+        return "\t".join(file)
 
-    def add(self, jid: str) -> None:
+    def __contains__(self, file: tuple[str, str, str]) -> bool:
+        with self._connect() as con:
+            return con.execute("select 1 from seen where file = ?", [self._id(file)]).fetchone() is not None
+
+    def add(self, file: tuple[str, str, str]) -> None:
         with self._connect() as con:
             now = time.time()
-            con.execute("insert or ignore into seen values (?, ?)", [jid, now])
-            con.execute("delete from seen where recorded_at < ?", [now - SEEN_JIDS_KEPT_DAYS * 86400])
+            con.execute("insert or ignore into seen values (?, ?)", [self._id(file), now])
+            con.execute("delete from seen where recorded_at < ?", [now - SEEN_FILES_KEPT_DAYS * 86400])
 
 
 class WebhookApp:
@@ -139,17 +223,26 @@ class WebhookApp:
         if not secret:
             raise ValueError("SOURCES__CONTROLSHIFT__WEBHOOK_SECRET is empty")
         self.secret, self.queue_dir = secret, queue_dir
-        self.seen = SeenJobs(queue_dir)
+        self.seen = SeenFiles(queue_dir)
 
     def __call__(self, environ, start_response):  # noqa: ANN001, ANN204 - WSGI
         return self.respond(Request(environ))(environ, start_response)
 
+    @staticmethod
+    def read_body(request: Request) -> Optional[bytes]:
+        """The body, up to `MAX_BODY_BYTES`; None past it. A chunked body (no Content-Length) is read
+        up to the cap too: refusing it would risk ControlShift disabling the endpoint."""
+        if request.content_length is not None:
+            return request.get_data() if request.content_length <= MAX_BODY_BYTES else None
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+        return body if len(body) <= MAX_BODY_BYTES else None
+
     def respond(self, request: Request) -> Response:
         if request.method != "POST":
             return Response("POST webhooks here\n", status=405)
-        if request.content_length is None or request.content_length > MAX_BODY_BYTES:
-            return Response(f"a body of known length up to {MAX_BODY_BYTES} bytes, please\n", status=413)
-        body = request.get_data()
+        body = self.read_body(request)
+        if body is None:
+            return Response(f"a body up to {MAX_BODY_BYTES} bytes, please\n", status=413)
         if not verify(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
             return Response("bad or missing signature\n", status=401)
         try:
@@ -158,15 +251,17 @@ class WebhookApp:
             return Response("body is not JSON\n", status=400)
         if not isinstance(payload, dict) or payload.get("type") not in EXPORT_TYPES:
             return Response("ignored\n", status=200)
-        jid = str(payload.get("jid") or "")
         try:
-            if jid and jid in self.seen:
-                return Response("already recorded; ignored\n", status=208)
+            file = notification_file(payload)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return Response("an export notification naming no file; ignored\n", status=200)
+        try:
+            if file in self.seen:
+                return Response("this file is already recorded; ignored\n", status=208)
             enqueue(self.queue_dir, payload)
             # after the entry: a crash in between leaves a duplicate entry (its load is idempotent),
             # never an acknowledged notification that was not recorded
-            if jid:
-                self.seen.add(jid)
+            self.seen.add(file)
         except (OSError, sqlite3.Error) as error:
             return Response(f"cannot record the notification: {error}\n", status=503)
         return Response("queued\n", status=200)
@@ -185,8 +280,18 @@ def configured_app(warehouse: Path) -> WebhookApp:
     return WebhookApp(secret, Path(queue_dir) if queue_dir else default_queue_dir(warehouse))
 
 
-def serve(secret: str, queue_dir: Path, host: str = "127.0.0.1", port: int = 0):  # noqa: ANN201
+def serve(secret: str, queue_dir: Path, host: str = "127.0.0.1", port: int = 0,
+          connection_timeout: float = CONNECTION_TIMEOUT):  # noqa: ANN201
     """A werkzeug server for the receiver (call serve_forever(), or shutdown())."""
-    from werkzeug.serving import make_server
+    return make_receiver_server(WebhookApp(secret, queue_dir), host, port, connection_timeout)
 
-    return make_server(host, port, WebhookApp(secret, queue_dir), threaded=True)
+
+def make_receiver_server(app: WebhookApp, host: str, port: int, connection_timeout: float = CONNECTION_TIMEOUT):  # noqa: ANN201
+    """A threaded server that drops a connection idle for `connection_timeout` seconds: a client
+    that opens connections and stalls cannot hold a thread each for ever."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class TimingOutHandler(WSGIRequestHandler):
+        timeout = connection_timeout
+
+    return make_server(host, port, app, threaded=True, request_handler=TimingOutHandler)

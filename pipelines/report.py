@@ -236,11 +236,13 @@ def build(warehouse: Path, now: float | None = None) -> str:
                     + (f" — needs attention: {e(', '.join(alert))}" if alert else "") + "</p>")
 
     sections.append("<h2>Freshness per source</h2>" + _table(
-        ["source", "state", "last successful load", "age", "stale after", "rows in warehouse", "last error"],
+        ["source", "state", "last successful load", "age", "stale after", "rows in warehouse",
+         "last error or warning"],
         [[e(s.source), _state(s.state), when(s.last_success_at),
           "" if s.age_hours is None else f"{s.age_hours:.1f} h", f"{s.stale_after_hours:g} h",
           f"{sum(s.tables.values()):,}" if s.tables else "",
-          e(f"{when(s.last_error_at)}: {s.last_error}") if s.last_error else ""] for s in status.sources],
+          e(f"{when(s.last_error_at)}: {s.last_error}") if s.last_error else e("; ".join(s.warnings))]
+         for s in status.sources],
         numeric={5}))
 
     loaded_rows, rejected_rows = [], []

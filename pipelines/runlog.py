@@ -32,6 +32,7 @@ class RunRecord:
     # load jobs dlt could not load (table -> error), dbt tests that failed (name -> message), …
     rejected: dict[str, str] = field(default_factory=dict)
     mode: str = "incremental"  # or "full_refresh"
+    warnings: list[str] = field(default_factory=list)  # problems a loaded run left for someone to act on
 
 
 def runlog_path(warehouse: Path) -> Path:

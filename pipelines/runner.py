@@ -42,6 +42,8 @@ class SyncResult:
     message: str = ""
     rows: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
+    # a loaded run's problems that `status` keeps showing (ControlShift: files lost to expired links)
+    warnings: list[str] = field(default_factory=list)
 
 
 def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.Pipeline:
@@ -146,8 +148,8 @@ def _direct_load(name: str, source, warehouse: Path) -> SyncResult:  # noqa: ANN
         return SyncResult(name, "failed", f"{type(cause).__name__}: {cause}")
     if summary.failures:
         return SyncResult(name, "failed", "; ".join(summary.failures) + f" (otherwise {summary.message()})",
-                          summary.rows)
-    return SyncResult(name, "loaded", summary.message(), summary.rows)
+                          summary.rows, warnings=summary.warnings)
+    return SyncResult(name, "loaded", summary.message(), summary.rows, warnings=summary.warnings)
 
 
 def sync(names: list[str] | None = None, warehouse: Path | None = None, progress: bool = False,
@@ -160,7 +162,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         result = sync_source(name, warehouse, progress, refresh)
         runlog.append(warehouse, runlog.RunRecord(
             name, result.status, started, runlog.now(), result.message, result.rows, result.rejected,
-            "full_refresh" if refresh else "incremental"))
+            "full_refresh" if refresh else "incremental", result.warnings))
         details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
         # a multi-line message (ControlShift's reconciliation) keeps the table counts on its first line
         first, _, rest = result.message.partition("\n")

@@ -26,13 +26,13 @@ from pipelines.sources import SOURCES
 DEFAULT_STALE_AFTER_HOURS = 26.0
 
 # states that make `status` exit non-zero, so cron can alert
-ALERTING = ("stale", "failing")
+ALERTING = ("stale", "failing", "warning")
 
 
 @dataclass
 class SourceStatus:
     source: str
-    state: str  # ok, stale, failing, never synced, not configured
+    state: str  # ok, warning, stale, failing, never synced, not configured
     last_success_at: float | None = None
     age_hours: float | None = None
     stale_after_hours: float = DEFAULT_STALE_AFTER_HOURS
@@ -42,6 +42,7 @@ class SourceStatus:
     last_error: str = ""
     last_error_at: float | None = None
     advice: str = ""
+    warnings: list[str] = field(default_factory=list)  # what the last run loaded around, still to act on
 
 
 @dataclass
@@ -150,6 +151,8 @@ def collect(warehouse: Path, now: float | None = None) -> WarehouseStatus:
             status.state = "stale"
             status.advice = (f"no successful load for {status.age_hours:.1f} h (limit {status.stale_after_hours:g} h): "
                              f"check the scheduler (`make schedule`) and the logs, or run `make sync-{source}`")
+        elif last is not None and last.warnings:
+            status.state, status.warnings = "warning", last.warnings
         statuses.append(status)
     result = WarehouseStatus(str(warehouse), statuses, note=note)
     transform = runlog.latest(records, "transform")
@@ -174,7 +177,7 @@ def cursor_text(value: Any) -> str:
     return str(value)
 
 
-STATE_STYLE = {"ok": "green", "stale": "yellow", "failing": "bold red", "never synced": "dim",
+STATE_STYLE = {"ok": "green", "warning": "yellow", "stale": "yellow", "failing": "bold red", "never synced": "dim",
                "not configured": "dim", "passed": "green", "failed": "bold red", "never run": "dim"}
 
 
@@ -199,6 +202,8 @@ def render(status: WarehouseStatus, console, verbose: bool = False) -> None:  # 
     for s in status.sources:
         if s.advice and s.state in ALERTING:
             console.print(f"[bold]{s.source}[/]: {s.advice}")
+        for warning in s.warnings:
+            console.print(f"[bold]{s.source}[/] [yellow]warning:[/] {warning}", soft_wrap=True)
         if verbose:
             console.print(f"\n[bold]{s.source}[/] ({s.state})")
             for name, count in s.tables.items():

@@ -77,6 +77,62 @@ def test_signed_links_expire_after_six_hours(service) -> None:
     key = next(k for k in service.data.files if "/full/members/" in k)
     payload = service.webhook_payload(key)
     assert payload["type"] == "data.full_table_exported" and payload["data"]["s3"]["key"] == key
+    # a path-style S3 URL: the bucket, then the key
+    assert f"/{service.bucket}/{key}?" in payload["data"]["url"]
     assert requests.get(payload["data"]["url"], timeout=5).status_code == 200
     service.world.clock.tick(6 * 3600 + 1)
-    assert requests.get(payload["data"]["url"], timeout=5).status_code == 403
+    expired = requests.get(payload["data"]["url"], timeout=5)
+    assert expired.status_code == 403 and "AccessDenied" in expired.text
+
+
+def test_schema_needs_no_key_and_serves_raw_postgres_types(service) -> None:
+    schema = requests.get(f"{service.url}/api/bulk_data/schema.json", timeout=5).json()
+    tables = {item["table"]["name"]: item["table"]["columns"] for item in schema["tables"]}
+    served = {spec["sql_type"] for columns in tables.values() for spec in columns.values()}
+    assert {"jsonb", "hstore", "uuid", "character varying[]", "admin_status_enum"} <= served
+
+
+def test_exports_hold_what_real_ones_do(service) -> None:
+    statuses = {row["attending_status"] for row in service.data.rows["attendees"].values()}
+    assert statuses == set(controlshift.ATTENDING_STATUSES)
+    assert any(row["deleted_at"] for row in service.data.rows["signatures"].values())
+    empty = service.data.files[max(k for k in service.data.files if f"/full/{controlshift.EMPTY_TABLE}/" in k)]
+    assert empty == ",".join(service.data.columns[controlshift.EMPTY_TABLE]).encode() + b"\n"
+    tail = service.data.files[max(k for k in service.data.files if f"/full/{controlshift.MALFORMED_TAIL_TABLE}/" in k)]
+    assert tail.endswith(controlshift.MALFORMED_TAIL)
+
+
+def test_without_bucket_access_listing_is_refused_and_notifications_carry_no_s3(service) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    service.bucket_access = False
+    try:
+        env = controlshift.client_env(service, KEY)
+        s3 = boto3.client("s3", endpoint_url=env["SOURCES__CONTROLSHIFT__S3_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+        with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+            s3.list_objects_v2(Bucket=service.bucket, Prefix=f"{service.data.slug}/")
+        received: list[dict] = []
+
+        class Receiver(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        keys = sorted(k for k in service.data.files if "/full/" in k)[:3]
+        assert service.notify(f"http://127.0.0.1:{server.server_port}/", "secret", keys) == [200] * 3
+        server.shutdown()
+        server.server_close()
+        assert [r["data"]["table"] for r in received] == [k.split("/")[2] for k in keys]
+        assert all("s3" not in r["data"] for r in received)
+        assert len({r["jid"] for r in received}) == 1, "one export run, one jid"
+    finally:
+        service.bucket_access = True

@@ -69,3 +69,29 @@ def test_organisation_unsubscribes_opt_people_out(built) -> None:  # noqa: ANN00
         where identities.source = 'controlshift' and identities.source_person_id like 'members:%'"""))
     member_ids = {row["email"]: member_id for member_id, row in data.rows["members"].items()}
     assert all(statuses[f"members:{member_ids[email]}"] is False for email in unsubscribed)
+
+
+def test_attended_and_no_show_attendees_count_as_such(built) -> None:  # noqa: ANN001
+    warehouse, world = built
+    statuses = {str(i): row["attending_status"] for i, row in world.vendors["controlshift"].rows["attendees"].items()}
+    assert {"attended", "no_show", "confirmed"} <= set(statuses.values())
+    marts = {row_id: (status, attended) for row_id, status, attended in query(warehouse, """
+        select source_attendance_id, status, attended from analytics.attendances where source = 'controlshift'""")}
+    expected = {"attended": ("attended", True), "no_show": ("no_show", False), "not_attending": ("cancelled", None),
+                "attending": ("accepted", None), "confirmed": ("accepted", None)}
+    assert marts == {row_id: expected[status] for row_id, status in statuses.items()}
+
+
+def test_soft_deleted_signatures_are_neither_signatures_nor_consent(built) -> None:  # noqa: ANN001
+    warehouse, world = built
+    # as loaded: a deletion shows in the next full export
+    deleted = {f"signatures:{i}" for (i,) in query(warehouse, "select id from controlshift.signatures "
+                                                              "where deleted_at is not null")}
+    assert deleted, "the sandbox soft-deletes some signatures"
+    counted = {person for (person,) in query(warehouse, """
+        select source_person_id from intermediate.int_person_actions__unioned where action_type = 'signature'""")}
+    assert counted and not counted & deleted
+    consent = dict(query(warehouse, """
+        select source_person_id, is_email_subscribed from intermediate.int_person_records__unioned
+        where source = 'controlshift' and source_person_id like 'signatures:%'"""))
+    assert all(consent[person] is None for person in deleted)

@@ -16,9 +16,33 @@ Serves the Bulk Data, Webhooks and Authenticated REST API parts of
   another day. `advance()` adds rows (incremental files), edits and deletes rows (seen only in
   the next full) and writes a full export whenever the clock passes 02:00 UTC;
   `export_full(world)` writes one on demand;
-- `/api/bulk_data/schema.json`, `/api/bulk_data/schema/columns?table=…` and
-  `/api/v1/organisation` (counts) behind Bearer auth (401 otherwise), and signed download
-  URLs for webhook payloads (`webhook_payload`) that answer 403 once 6 hours old.
+- `/api/bulk_data/schema/columns?table=…` and `/api/v1/organisation` (counts) behind Bearer
+  auth (401 otherwise); `/api/bulk_data/schema.json` without auth, serving raw Postgres types
+  (`jsonb`, `hstore`, `uuid`, `geography(Point,4326)`, an enum, an array) for a few columns, as
+  ControlShift's own loader reads it (vendor-behaviour.md, ControlShift: schema.json is fetched
+  unauthenticated and serves raw Postgres types);
+- signed download links, path-style S3 URLs `<url>/<bucket>/<key>?AWSAccessKeyId=…&Expires=…&
+  Signature=…` as in the docs' webhook examples, answering 403 `AccessDenied` once 6 hours old
+  (seeds 004, "Bulk Data Files": "We expire access to data 6 hours after it has been generated");
+- notifications as ControlShift sends them (`notify`): `type`, `data` {`url`, `table`,
+  `compression_format`, and `s3` {bucket, key} only with Direct AWS Access}, a JSON body signed
+  with `x-controlshift-webhook-signature`, and one `jid` reused across the notifications of one
+  export run (the docs' examples reuse one `jid` across different notifications; it is
+  undocumented);
+- Direct AWS Access is "an advanced feature" granted on request (seeds 004, "Bulk Data"): with
+  `bucket_access=False` the organisation has only webhooks: notifications carry no `s3`, and the
+  exports bucket, reached at this fake's own URL as an S3 endpoint, refuses listing (403
+  `AccessDenied`) while the signed links still work;
+- what real exports contain (vendor-behaviour.md, ControlShift): `attendees.attending_status` in
+  all five documented values (`attending`, `not_attending`, `attended`, `confirmed`, `no_show`);
+  soft-deleted signatures (`deleted_at` set, the row still exported); a table with no rows, whose
+  full export is a header alone (`EMPTY_TABLE`); and one table (`MALFORMED_TAIL_TABLE`) whose full
+  exports end with a line that opens a quote and never closes it (issue 17: such exports reach
+  users and failed DuckDB's dialect sniffing for the whole file).
+
+ControlShift's buckets are `agra-data-exports-production` (US) and
+`agra-data-exports-production-eu-central-1` (EU); the sandbox's bucket has a name of its own per
+service, because moto keeps every server's buckets in one process-wide store.
 """
 
 from __future__ import annotations
@@ -32,6 +56,7 @@ import json
 import random
 import re
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +79,16 @@ URL_LIFETIME = 6 * 3600
 # the tables that carry the world's people; every other one gets FILLER_ROWS rows
 WORLD_TABLES = ("users", "members", "petitions", "signatures", "locations", "events", "attendees", "unsubscribes")
 FILLER_ROWS = 3
+# a table with no rows: its nightly full export is a header alone
+EMPTY_TABLE = "petition_flags"
+# a table whose full exports end with a line opening a quote that never closes
+MALFORMED_TAIL_TABLE = "comments"
+MALFORMED_TAIL = b'999999,"a comment whose closing quote never came\n'
+ATTENDING_STATUSES = ("attending", "not_attending", "attended", "confirmed", "no_show")
+# raw Postgres types the schema endpoint serves where the published Redshift DDL says varchar
+RAW_POSTGRES_TYPES = {"additional_fields": "jsonb", "external_ids": "jsonb", "utm_params": "hstore",
+                      "token": "uuid", "partnership_opt_ins": "character varying[]",
+                      "admin_status": "admin_status_enum"}
 # the nightly full export runs at 02:00 UTC
 NIGHTLY_AT = 2 * 3600
 PEOPLE_TABLES = ("members", "signatures", "attendees", "users")
@@ -89,14 +124,19 @@ def export_key(slug: str, kind: str, table: str, at: int, compress: bool) -> str
 
 
 def encode_csv(columns: list[str], rows: list[dict]) -> bytes:
-    """A header and rows as ControlShift writes them: RFC 4180 quoting, empty = null."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if (v := row.get(c)) is None else ("true" if v is True else "false" if v is False else v)
-                         for c in columns])
-    return buffer.getvalue().encode("utf-8")
+    """A header and rows as ControlShift writes them: RFC 4180 quoting (a field holding a comma, a
+    quote, a CR or a LF is quoted), LF line ends, empty = null."""
+    lines = []
+    for values in [columns, *([_csv_value(row.get(c)) for c in columns] for row in rows)]:
+        buffer = io.StringIO()
+        # Python quotes CR only when it is part of the line terminator: write CRLF, end with LF
+        csv.writer(buffer, lineterminator="\r\n").writerow(values)
+        lines.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(lines).encode("utf-8")
+
+
+def _csv_value(value: object) -> object:
+    return "" if value is None else "true" if value is True else "false" if value is False else value
 
 
 @dataclass
@@ -122,6 +162,8 @@ class ControlShiftData:
 
     def write_export(self, kind: str, table: str, rows: list[dict], at: int) -> str:
         body = encode_csv(self.columns[table], rows)
+        if kind == "full" and table == MALFORMED_TAIL_TABLE:
+            body += MALFORMED_TAIL
         if self.compress:
             body = bz2.compress(body)
         key = export_key(self.slug, kind, table, at, self.compress)
@@ -237,7 +279,7 @@ class _Builder:
             "email": contact.email or self.world.persons[key - 1].email,
             "first_name": contact.given_name, "last_name": contact.family_name,
             "phone_number": contact.phone, "postcode": contact.postal_code, "country": "US",
-            "new_member": False, "attending_status": self.rng.choice(("attending", "attending", "not_attending")),
+            "new_member": False, "attending_status": self.rng.choice(ATTENDING_STATUSES),
             "cached_organisation_slug": self.data.slug, "join_organisation": True, "locale": "en",
             "utm_params": json.dumps({"utm_source": "email", "utm_campaign": "spring-canvass"}),
         }, at)
@@ -256,9 +298,14 @@ class _Builder:
         n = self.data.next_ids.get(table, 0) + 1
         for column, sql_type in TABLES[table].items():
             kind = sql_type.lower()
+            raw = RAW_POSTGRES_TYPES.get(column, "")
             if column in ("id", "created_at", "updated_at"):
                 continue
-            if kind.startswith(("integer", "bigint")):
+            if raw == "uuid":
+                row[column] = str(uuid.UUID(int=n * 7919 + len(column)))
+            elif raw == "jsonb":
+                row[column] = json.dumps({"note": f"{column} {n}", "quoted": "say \"hi\""})
+            elif kind.startswith(("integer", "bigint")):
                 row[column] = n * 7 % 97 + 1
             elif kind.startswith("boolean"):
                 row[column] = n % 2 == 0
@@ -326,6 +373,9 @@ def edit(world: World, data: ControlShiftData, rng: random.Random, fraction: flo
     # a member asked to be forgotten: their signature goes (the truth row stays harmless)
     for row in _changes(rng, list(data.rows["signatures"].values()), fraction / 2):
         del data.rows["signatures"][row["id"]]
+    # a signature deleted in the admin stays in the export with deleted_at set
+    for row in _changes(rng, [r for r in data.rows["signatures"].values() if not r["deleted_at"]], fraction / 2):
+        row["deleted_at"] = row["updated_at"] = timestamp(at)
 
 
 def export_full(world: World, at: int | None = None) -> list[str]:
@@ -354,7 +404,7 @@ def generate(world: World) -> ControlShiftData:
     for n in range(max(4, len(world.persons) // 50)):
         builder.event(rng.choice(users), early + n * DAY)
     for table in TABLES:
-        if table not in WORLD_TABLES:
+        if table not in (*WORLD_TABLES, EMPTY_TABLE):
             for _ in range(FILLER_ROWS):
                 builder.filler(table, early)
     # most people acted before the history starts; the rest join during the two days shown
@@ -400,26 +450,33 @@ def organisation_counts(data: ControlShiftData) -> dict[str, int]:
 
 # --- the fake REST API and signed download links ----------------------------------------------
 
-def _column_json(sql_type: str) -> dict:
+def _column_json(column: str, sql_type: str) -> dict:
     lowered = sql_type.lower()
     kind = ("integer" if lowered.startswith(("integer", "bigint")) else "boolean" if lowered.startswith("boolean")
             else "datetime" if lowered.startswith("timestamp") else "decimal" if lowered.startswith("numeric")
             else "string")
     limit = 8 if lowered.startswith("bigint") else 4 if lowered.startswith("integer") else None
-    return {"type": kind, "sql_type": re.sub(r"\(max\)", "", sql_type, flags=re.I).lower().strip(),
-            "limit": limit, "nullable": True, "default_value": None}
+    served = RAW_POSTGRES_TYPES.get(column) or re.sub(r"\(max\)", "", sql_type, flags=re.I).lower().strip()
+    return {"type": kind, "sql_type": served, "limit": limit, "nullable": True, "default_value": None}
 
 
 class ControlShiftApi:
-    """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
+    """The WSGI side of the fake; `FakeService` adds limits and faults around it.
 
-    def __init__(self, world: World, api_key: str, signing_key: bytes) -> None:
-        self.world, self.api_key, self.signing_key = world, api_key, signing_key
+    Besides the REST API it answers as the exports bucket's S3 endpoint (path-style): a signed
+    link downloads its object until it expires; anything else, a listing included, is refused
+    with S3's 403 `AccessDenied`, which is what an organisation without Direct AWS Access meets.
+    """
+
+    def __init__(self, world: World, api_key: str, signing_key: bytes, bucket: str) -> None:
+        self.world, self.api_key, self.signing_key, self.bucket = world, api_key, signing_key, bucket
         self.routes = Map([
             Rule("/api/bulk_data/schema.json", endpoint="schema"),
             Rule("/api/bulk_data/schema/columns", endpoint="columns"),
             Rule("/api/v1/organisation", endpoint="organisation"),
-            Rule("/bulk_data/files/<path:key>", endpoint="download"),
+            Rule(f"/{bucket}", endpoint="bucket"),
+            Rule(f"/{bucket}/", endpoint="bucket"),
+            Rule(f"/{bucket}/<path:key>", endpoint="download"),
         ])
 
     @property
@@ -438,12 +495,15 @@ class ControlShiftApi:
             return json_response({"error": error.description}, error.code or 400)
         if endpoint == "download":
             return self._download(request, args["key"])
-        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+        if endpoint == "bucket":
+            return _access_denied("Access Denied")
+        # ControlShift's own loader reads the schema without a key
+        if endpoint != "schema" and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return json_response({"error": "invalid_token", "error_description": "The access token is invalid"}, 401)
         return getattr(self, f"_{endpoint}")(request)
 
     def _schema(self, request: Request) -> Response:
-        tables = [{"table": {"name": table, "columns": {column: _column_json(TABLES[table].get(column, "character varying"))
+        tables = [{"table": {"name": table, "columns": {column: _column_json(column, TABLES[table].get(column, "character varying"))
                                                         for column in columns}}}
                   for table, columns in self.data.columns.items()]
         settings = {"compression_format": "BZIP2"} if self.data.compress else {}
@@ -463,11 +523,15 @@ class ControlShiftApi:
         expires = request.args.get("Expires", "")
         if (not expires.isdigit() or not hmac.compare_digest(self.signature(key, int(expires)), request.args.get("Signature", ""))
                 or int(expires) < self.world.clock.now):
-            return Response("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
-                            status=403, mimetype="application/xml")
+            return _access_denied("Request has expired")
         if key not in self.data.files:
             return Response("<Error><Code>NoSuchKey</Code></Error>", status=404, mimetype="application/xml")
         return Response(self.data.files[key], mimetype="text/csv")
+
+
+def _access_denied(message: str) -> Response:
+    return Response(f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>",
+                    status=403, mimetype="application/xml")
 
 
 def _quiet_moto_server():  # noqa: ANN202 - a ThreadedMotoServer
@@ -492,10 +556,13 @@ def _quiet_moto_server():  # noqa: ANN202 - a ThreadedMotoServer
 class ControlShiftService:
     """A moto S3 server holding the exports plus the fake REST API; a context manager like FakeService."""
 
-    def __init__(self, world: World, api_key: str, *, rate_limit: float | None = None) -> None:
+    def __init__(self, world: World, api_key: str, *, rate_limit: float | None = None,
+                 bucket_access: bool = True) -> None:
         self.world = world
         self.bucket = f"controlshift-exports-{secrets.token_hex(4)}"
-        self.api = ControlShiftApi(world, api_key, secrets.token_bytes(16))
+        # whether the organisation has Direct AWS Access (tests may switch it off at any time)
+        self.bucket_access = bucket_access
+        self.api = ControlShiftApi(world, api_key, secrets.token_bytes(16), self.bucket)
         self.rest = FakeService(self.api, name="controlshift", rate_limit=rate_limit)
         self._moto = None
         self._s3 = None
@@ -559,22 +626,36 @@ class ControlShiftService:
 
     def signed_url(self, key: str, lifetime: int = URL_LIFETIME) -> str:
         expires = self.world.clock.now + lifetime
-        return f"{self.url}/bulk_data/files/{quote(key)}?Expires={expires}&Signature={self.api.signature(key, expires)}"
+        return (f"{self.url}/{self.bucket}/{quote(key)}?AWSAccessKeyId=sandbox&Expires={expires}"
+                f"&Signature={self.api.signature(key, expires)}")
 
-    def webhook_payload(self, key: str, lifetime: int = URL_LIFETIME) -> dict:
+    def webhook_payload(self, key: str, lifetime: int = URL_LIFETIME, jid: str = "") -> dict:
         """What ControlShift POSTs when the export `key` is ready."""
         kind = "full" if "/full/" in key else "incremental"
-        table = key.split("/")[2]
-        return {"type": f"data.{kind}_table_exported",
-                "data": {"url": self.signed_url(key, lifetime), "table": table,
-                         "s3": {"bucket": self.bucket, "key": key},
-                         "compression_format": "bzip2" if key.endswith(".bz2") else "none"},
-                "jid": secrets.token_hex(12)}
+        data = {"url": self.signed_url(key, lifetime), "table": key.split("/")[2],
+                "compression_format": "bzip2" if key.endswith(".bz2") else "none"}
+        if self.bucket_access:
+            data["s3"] = {"bucket": self.bucket, "key": key}
+        return {"type": f"data.{kind}_table_exported", "data": data, "jid": jid or secrets.token_hex(12)}
+
+    def notify(self, endpoint: str, secret: str, keys: list[str], lifetime: int = URL_LIFETIME) -> list[int]:
+        """POSTs one signed notification per export, as ControlShift does, all sharing one `jid`
+        (one export run); returns the receiver's status codes."""
+        import requests
+
+        jid = secrets.token_hex(12)
+        statuses = []
+        for key in keys:
+            body = json.dumps(self.webhook_payload(key, lifetime, jid)).encode()
+            signature = "sha256:" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            statuses.append(requests.post(endpoint, data=body, timeout=10, headers={
+                "Content-Type": "application/json", "x-controlshift-webhook-signature": signature}).status_code)
+        return statuses
 
 
-def serve(world: World, api_key: str, *, rate_limit: float | None = None) -> ControlShiftService:
+def serve(world: World, api_key: str, *, rate_limit: float | None = None, bucket_access: bool = True) -> ControlShiftService:
     """The local S3 and fake REST API over `world` (call `.start()` or use `with`)."""
-    return ControlShiftService(world, api_key, rate_limit=rate_limit)
+    return ControlShiftService(world, api_key, rate_limit=rate_limit, bucket_access=bucket_access)
 
 
 def client_env(service: ControlShiftService, api_key: str) -> dict[str, str]:
@@ -582,8 +663,11 @@ def client_env(service: ControlShiftService, api_key: str) -> dict[str, str]:
     return {
         "SOURCES__CONTROLSHIFT__BUCKET": service.bucket,
         "SOURCES__CONTROLSHIFT__ORGANIZATION_SLUG": service.data.slug,
-        "SOURCES__CONTROLSHIFT__S3_ENDPOINT_URL": service.s3_endpoint_url,
+        # without Direct AWS Access the bucket is the real one, which refuses this organisation
+        "SOURCES__CONTROLSHIFT__S3_ENDPOINT_URL": service.s3_endpoint_url if service.bucket_access else service.url,
         "SOURCES__CONTROLSHIFT__BASE_URL": service.url,
+        # the signed links point at this fake, not at ControlShift's export hosts
+        "SOURCES__CONTROLSHIFT__ALLOWED_ORIGINS": json.dumps([service.url]),
         "SOURCES__CONTROLSHIFT__API_KEY": api_key,
         "AWS_ACCESS_KEY_ID": "sandbox",
         "AWS_SECRET_ACCESS_KEY": "sandbox",

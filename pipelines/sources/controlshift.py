@@ -43,6 +43,8 @@ commits with the data. `python -m pipelines sync controlshift` runs it like any 
 from __future__ import annotations
 
 import bz2
+import datetime as dt
+import itertools
 import logging
 import os
 import re
@@ -62,16 +64,54 @@ from pipelines.sources.http import HttpPolicy, VendorClient
 SCHEMA = "controlshift"
 API_KEY_VARIABLE = "SOURCES__CONTROLSHIFT__API_KEY"
 KEY_PATTERN = re.compile(
-    r"^/?(?P<org>[^/]+)/(?P<kind>full|incremental)/(?P<table>[A-Za-z0-9_]+)/(?P<date>\d{8})/"
+    r"^/?(?P<org>[^/]+)/(?P<kind>full|incremental)/(?P<table>[a-z0-9_]+)/(?P<date>\d{8})/"
     r"(?P=table)_(?P<stamp>\d{14})\.csv(?P<bz2>\.bz2)?$"
 )
 STAMP_PATTERN = re.compile(r"_(\d{14})\.csv(\.bz2)?$")
+# a signed link's path is the key (virtual-hosted URL) or the bucket then the key (path-style)
+KEY_IN_PATH = re.compile(r"(?:^|/)(?P<key>[^/]+/(?:full|incremental)/[A-Za-z0-9_]+/\d{8}/[A-Za-z0-9_]+_\d{14}\.csv(?:\.bz2)?)$")
+# ControlShift's documented exports buckets, US then EU
+DEFAULT_BUCKET = "agra-data-exports-production"
+EXPORT_BUCKETS = (DEFAULT_BUCKET, "agra-data-exports-production-eu-central-1")
+# where signed links may point: the exports buckets' hosts (virtual-hosted and regional names)
+DEFAULT_ALLOWED_ORIGINS = (
+    "https://agra-data-exports-production.s3.amazonaws.com",
+    "https://agra-data-exports-production.s3.us-east-1.amazonaws.com",
+    "https://agra-data-exports-production-eu-central-1.s3.amazonaws.com",
+    "https://agra-data-exports-production-eu-central-1.s3.eu-central-1.amazonaws.com",
+)
+TABLE_NAME = re.compile(r"[a-z0-9_]+")
+MAX_REDIRECTS = 3
+REPAIR_ADVICE = ("the next nightly full export of {table} repairs the table; to repair it sooner, trigger "
+                 "\"Test Nightly Bulk Data Export Webhook\" under Settings > Integrations > Webhooks in ControlShift, "
+                 "or ask support@controlshiftlabs.com for a re-export")
 COPY_CHUNK = 8 * 1024 * 1024
+# the longest reason or raw line kept in _rejected_rows: a runaway field is not copied whole
+MAX_REJECT_TEXT = 2000
 log = logging.getLogger(__name__)
+
+
+def is_table_name(name: str) -> bool:
+    """A ControlShift table name: lower-case letters, digits, `_`; never this source's bookkeeping
+    (`_loaded_files`, `_rejected_rows`: names starting with `_`)."""
+    return bool(TABLE_NAME.fullmatch(name)) and not name.startswith("_")
 
 
 class ControlShiftError(RuntimeError):
     """A bulk-data file could not be loaded; the message says which and what to do."""
+
+
+class UnreadableFile(Exception):
+    """DuckDB's CSV reader gave up on a whole file; its table loads again without it."""
+
+    def __init__(self, export: "ExportFile", reason: str) -> None:
+        super().__init__(reason)
+        self.export, self.reason = export, reason
+
+
+class LinkExpired(ControlShiftError):
+    """A queued file's signed link has expired and there is no bucket access to fall back on: that
+    file is lost until the table's next full export; nothing else waits for it."""
 
 
 @dataclass(frozen=True, order=True)
@@ -98,6 +138,11 @@ class ExportFile:
     def compressed(self) -> bool:
         return self.key.endswith(".bz2")
 
+    @property
+    def file_id(self) -> str:
+        """What makes two notifications or listings the same file: the key, without a leading slash."""
+        return self.key.lstrip("/")
+
     @classmethod
     def from_key(cls, bucket: str, key: str) -> Optional["ExportFile"]:
         match = KEY_PATTERN.match(key)
@@ -109,23 +154,27 @@ class ExportFile:
 # --- types ------------------------------------------------------------------------------------
 
 def duckdb_type(sql_type: str) -> str:
-    """A ControlShift (Postgres/Redshift) column type as the DuckDB type that holds it."""
+    """A ControlShift column type as the DuckDB type that holds it: Redshift's (published DDL) or
+    the raw Postgres ones `/api/bulk_data/schema.json` serves (`jsonb`, `hstore`, `uuid`,
+    `geography(Point,4326)`, enums, arrays). What DuckDB cannot hold natively stays text: an
+    hstore, a PostGIS geography (DuckDB's spatial extension cannot be installed here), a Postgres
+    array literal (`{a,b}` is not DuckDB list syntax) and an enum (any label set)."""
     lowered = sql_type.lower().strip()
+    if lowered.endswith("]") or lowered.startswith(("array", "_")):
+        return "VARCHAR"
     precision = re.search(r"\((\d+)\s*,\s*(\d+)\)", lowered)
-    if lowered.startswith("bigint"):
-        return "BIGINT"
-    if lowered.startswith(("integer", "smallint", "int")):
-        return "INTEGER" if not lowered.startswith("int8") else "BIGINT"
-    if lowered.startswith("bool"):
-        return "BOOLEAN"
-    if lowered.startswith("timestamp"):
+    word = re.match(r"[a-z0-9_ ]*", lowered).group(0).strip()
+    simple = {"bigint": "BIGINT", "int8": "BIGINT", "bigserial": "BIGINT", "integer": "INTEGER", "int": "INTEGER",
+              "int4": "INTEGER", "serial": "INTEGER", "smallint": "INTEGER", "int2": "INTEGER", "boolean": "BOOLEAN",
+              "bool": "BOOLEAN", "date": "DATE", "double precision": "DOUBLE", "float8": "DOUBLE", "float4": "DOUBLE",
+              "real": "DOUBLE", "float": "DOUBLE", "uuid": "UUID", "json": "JSON", "jsonb": "JSON",
+              "interval": "INTERVAL"}
+    if word in simple:
+        return simple[word]
+    if word.startswith("timestamp"):
         return "TIMESTAMPTZ" if "with time zone" in lowered and "without" not in lowered else "TIMESTAMP"
-    if lowered.startswith(("numeric", "decimal")):
+    if word.startswith(("numeric", "decimal")):
         return f"DECIMAL({precision[1]},{precision[2]})" if precision else "DOUBLE"
-    if lowered.startswith(("double", "float", "real")):
-        return "DOUBLE"
-    if lowered == "date":
-        return "DATE"
     return "VARCHAR"
 
 
@@ -191,48 +240,90 @@ def ends_with_newline(path: Path) -> bool:
         return handle.read(1) == b"\n"
 
 
-def download(export: ExportFile, destination: Path, s3) -> Optional[str]:  # noqa: ANN001
-    """The file, decompressed, at `destination`: from its signed URL if it has one, else S3.
-    Returns a note for the run summary when the URL had to be given up for the S3 key."""
-    if export.url:
-        import requests
+def fetch_link(url: str, allowed_origins: tuple[str, ...]):  # noqa: ANN201 - a streaming requests.Response
+    """GET a signed link, following a redirect only to an allowed export host."""
+    import requests
 
-        response = requests.get(export.url, stream=True, timeout=60)
+    from pipelines.controlshift_webhook import origin
+
+    for _ in range(MAX_REDIRECTS + 1):
+        if origin(url) not in allowed_origins:
+            raise ControlShiftError(f"refusing to download from {origin(url)}: not an allowed export host "
+                                    "(SOURCES__CONTROLSHIFT__ALLOWED_ORIGINS)")
+        response = requests.get(url, stream=True, timeout=60, allow_redirects=False)
+        if not response.is_redirect:
+            return response
+        response.close()
+        url = requests.compat.urljoin(url, response.headers["Location"])
+    raise ControlShiftError(f"more than {MAX_REDIRECTS} redirects from a signed link")
+
+
+def download(export: ExportFile, destination: Path, s3, allowed_origins: tuple[str, ...]) -> Optional[str]:  # noqa: ANN001
+    """The file, decompressed, at `destination`: from its signed URL if it has one, else S3 (`s3`
+    is None without bucket access). Returns a note for the run summary when the URL had to be
+    given up for the S3 key; raises `LinkExpired` when the link is dead and S3 is out of reach."""
+    if export.url:
+        response = fetch_link(export.url, allowed_origins)
         if response.status_code == 200:
             with response:
                 response.raw.decode_content = True
-                if export.compressed:
-                    with bz2.open(response.raw, "rb") as body:  # streams, as smart-open does for S3
-                        stream_to_file(body, destination)
-                else:
-                    stream_to_file(response.raw, destination)
-            return None
+                return copy_export(export, response.raw, destination)
         reason = ("its signed URL has expired (ControlShift keeps download links for 6 hours)"
                   if response.status_code == 403 else f"its signed URL answered HTTP {response.status_code}")
-        if not (export.bucket and export.key):
-            raise ControlShiftError(f"cannot download {export.key or export.url}: {reason}, and the webhook gave no S3 key")
-        note = f"{export.key}: {reason}; read s3://{export.bucket}/{export.key} instead"
+        if s3 is None or not export.bucket:
+            if response.status_code != 403:
+                raise ControlShiftError(f"cannot download {export.file_id}: {reason}; the next sync tries again")
+            raise LinkExpired(f"{export.file_id} could not be loaded: {reason} and there is no bucket access "
+                              f"to read it from; {REPAIR_ADVICE.format(table=export.table)}")
+        note = f"{export.file_id}: {reason}; read s3://{export.bucket}/{export.file_id} instead"
         log.warning("controlshift: %s", note)
         try:
-            _download_s3(export, destination, s3)
+            note = "; ".join(filter(None, [note, _download_s3(export, destination, s3)]))
         except Exception as error:  # noqa: BLE001 - say both reasons
             raise ControlShiftError(
-                f"cannot download {export.key}: {reason}, and reading it from S3 failed too ({error}); "
+                f"cannot download {export.file_id}: {reason}, and reading it from S3 failed too ({error}); "
                 "set AWS credentials with access to the bulk-data bucket (Direct AWS Access). "
                 "The webhook queue entry is kept.") from error
         return note
-    _download_s3(export, destination, s3)
-    return None
+    return _download_s3(export, destination, s3)
 
 
-def _download_s3(export: ExportFile, destination: Path, s3) -> None:  # noqa: ANN001
+def _download_s3(export: ExportFile, destination: Path, s3) -> Optional[str]:  # noqa: ANN001
     import smart_open
 
-    # smart-open streams the object in chunks and decompresses .bz2 by its extension; its default
-    # 128 KB read buffer halves the throughput of large objects
-    with smart_open.open(f"s3://{export.bucket}/{export.key.lstrip('/')}", "rb",
+    # smart-open streams the object in chunks (its default 128 KB read buffer halves the throughput
+    # of large objects); decompression is ours, so that a plain file named .bz2 is read as plain
+    with smart_open.open(f"s3://{export.bucket}/{export.file_id}", "rb", compression="disable",
                          transport_params={"client": s3, "buffer_size": COPY_CHUNK}) as body:
-        stream_to_file(body, destination)
+        return copy_export(export, body, destination)
+
+
+def copy_export(export: ExportFile, body, destination: Path) -> Optional[str]:  # noqa: ANN001 - a binary stream
+    """The export, decompressed as it streams, at `destination`; a note when a file named `.bz2`
+    is not bzip2 at all (it is read as the plain CSV it is, not reported as a cut transfer)."""
+    head = body.read(3)
+    plain = not export.compressed or head != b"BZh"
+    with destination.open("wb") as out:
+        if plain:
+            out.write(head)
+            shutil.copyfileobj(body, out, COPY_CHUNK)
+        else:
+            decompress_bz2(itertools.chain([head], iter(lambda: body.read(COPY_CHUNK), b"")), out)
+    return f"{export.file_id} is named .bz2 but is not bzip2-compressed; read as plain CSV" \
+        if plain and export.compressed else None
+
+
+def decompress_bz2(chunks: Iterator[bytes], out) -> None:  # noqa: ANN001 - a binary file
+    """bzip2 chunk by chunk, concatenated streams included; a stream without its end is a cut transfer."""
+    decompressor = bz2.BZ2Decompressor()
+    for chunk in chunks:
+        while chunk:
+            if decompressor.eof:  # the next of concatenated streams
+                decompressor = bz2.BZ2Decompressor()
+            out.write(decompressor.decompress(chunk))
+            chunk = decompressor.unused_data if decompressor.eof else b""
+    if not decompressor.eof:
+        raise EOFError("the bzip2 stream ends before its end-of-stream marker")
 
 
 # --- the warehouse side -------------------------------------------------------------------------
@@ -254,6 +345,7 @@ class TablePlan:
     files: list[ExportFile]  # to apply, in order
     outcomes: dict[str, str]  # key -> "superseded" / "covered": recorded, not applied
     listed: list[ExportFile]  # every new file found for the table
+    full_stamp: Optional[str] = None  # the table's full export once the plan has applied
 
 
 @dataclass
@@ -269,6 +361,8 @@ class LoadSummary:
     skipped_files: int = 0
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # what `status` must show until it is dealt with: files lost to expired links, an empty slug
+    warnings: list[str] = field(default_factory=list)
     reconciliation: list[str] = field(default_factory=list)
 
     @property
@@ -285,7 +379,7 @@ class LoadSummary:
         text += f", {self.skipped_files} files already covered" if self.skipped_files else ""
         if self.rejected:
             text += f", {self.rejected} rejected rows (see {SCHEMA}._rejected_rows)"
-        for line in [*self.notes, *self.reconciliation]:
+        for line in [*(f"warning: {w}" for w in self.warnings), *self.notes, *self.reconciliation]:
             text += f"\n  {line}"
         return text
 
@@ -294,9 +388,11 @@ class TableWriter:
     """Applies one table's export files inside one open transaction of `con`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, table: str, schema_types: dict[str, str] | None,
-                 sniff_sample: int) -> None:
+                 sniff_sample: int, undetectable: frozenset[Path] = frozenset()) -> None:
         self.con, self.table, self.schema_types, self.sniff_sample = con, table, schema_types, sniff_sample
         self.target = f"{SCHEMA}.{_quote(table)}"
+        # files whose type detection already failed on a row past the sample: read as text instead
+        self.undetectable = undetectable
 
     def existing_types(self) -> dict[str, str]:
         rows = self.con.execute(
@@ -305,15 +401,36 @@ class TableWriter:
         return dict(rows)
 
     def _read_csv(self, path: Path, header: list[str], known: dict[str, str]) -> str:
-        types = {column: known[column] for column in header if column in known}
+        """`read_csv` in ControlShift's documented dialect (comma, double quote, header), never
+        sniffed: a file whose tail opens a quote it never closes, or that holds a carriage return
+        in a quoted field, fails DuckDB's dialect sniffing as a whole, while read as documented
+        its good rows load and the rest go to the rejects table. Column types come from the schema
+        endpoint or the table as it is; only when some are unknown does DuckDB detect types (and,
+        if that detection trips on the file, those columns are read as text)."""
         options = [
             "header = true", "delim = ','", "quote = '\"'", "escape = '\"'", "store_rejects = true",
             "rejects_table = 'controlshift_rejects'", "rejects_scan = 'controlshift_reject_scans'",
-            f"sample_size = {self.sniff_sample}",
         ]
-        if types:
-            options.append("types = {" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in types.items()) + "}")
+        unknown = [column for column in header if column not in known]
+        if unknown and path not in self.undetectable and self._types_detectable(path, options):
+            types = {column: known[column] for column in header if column in known}
+            options += [f"sample_size = {self.sniff_sample}"]
+            if types:
+                options.append("types = {" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in types.items()) + "}")
+        else:
+            columns = {column: known.get(column, "VARCHAR") for column in header}
+            options += ["auto_detect = false",
+                        "columns = {" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in columns.items()) + "}"]
         return f"read_csv({_literal(str(path))}, {', '.join(options)})"
+
+    def _types_detectable(self, path: Path, options: list[str]) -> bool:
+        try:
+            # on a cursor of its own: a failed statement would abort the load's open transaction
+            self.con.cursor().execute(f"select * from sniff_csv({_literal(str(path))}, sample_size = {self.sniff_sample}, "
+                             f"{', '.join(o for o in options if o.split(' ')[0] in ('header', 'delim', 'quote', 'escape'))})")
+        except duckdb.Error:
+            return False
+        return True
 
     def _record_rejects(self, key: str) -> int:
         exists = self.con.execute(
@@ -322,17 +439,22 @@ class TableWriter:
             return 0
         rejected = self.con.execute(f"""
             insert into {SCHEMA}._rejected_rows
-            select ?, line, string_agg(error_type || ': ' || error_message, '; ' order by column_idx),
-                   any_value(csv_line), now()
+            select ?, line, left(string_agg(error_type || ': ' || error_message, '; ' order by column_idx), {MAX_REJECT_TEXT}),
+                   left(any_value(csv_line), {MAX_REJECT_TEXT}), now()
             from controlshift_rejects group by line
         """, [key]).fetchone()[0]
         self.con.execute("drop table if exists controlshift_rejects; drop table if exists controlshift_reject_scans")
         return int(rejected or 0)
 
     def replace(self, export: ExportFile, path: Path, header: list[str]) -> tuple[int, int]:
-        """The table becomes this full export; columns it had that the file lacks stay, null."""
+        """The table becomes this full export; columns it had that the file lacks stay, null. A full
+        export without a header (a zero-byte file) is an empty table."""
         old = self.existing_types()
-        known = self.schema_types or {}
+        if not header:
+            if old:
+                self.con.execute(f"delete from {self.target}")
+            return 0, 0
+        known = {**old, **(self.schema_types or {})}
         staging = f"{SCHEMA}.{_quote('__new_' + self.table)}"
         vanished = [f"cast(null as {old[c]}) as {_quote(c)}" for c in old if c not in header]
         select = ", ".join(["*", *vanished])
@@ -341,11 +463,15 @@ class TableWriter:
         rows = self.con.execute(f"select count(*) from {staging}").fetchone()[0]
         self.con.execute(f"drop table if exists {self.target}")
         self.con.execute(f"alter table {staging} rename to {_quote(self.table)}")
-        return rows, self._record_rejects(export.key)
+        return rows, self._record_rejects(export.file_id)
 
-    def merge(self, export: ExportFile, path: Path, header: list[str]) -> tuple[int, int]:
-        """New rows merge on `id`; the table gains columns it has not seen."""
+    def merge(self, export: ExportFile, path: Path, header: list[str], only_missing: bool = False) -> tuple[int, int]:
+        """New rows merge on `id`; the table gains columns it has not seen. `only_missing`: rows
+        whose id the table already has are left as they are (an incremental the latest full export
+        may already contain, newer, is applied only for what it lacks)."""
         old = self.existing_types()
+        if not header:
+            return 0, 0
         known = {**(self.schema_types or {}), **old}
         rows = self._read_csv(path, header, known)
         if "id" in header:
@@ -354,7 +480,7 @@ class TableWriter:
                         qualify row_number() over (partition by id order by __line desc) = 1)"""
         self.con.execute("drop table if exists controlshift_increment")
         self.con.execute(f"create temp table controlshift_increment as select * from {rows}")
-        rejected = self._record_rejects(export.key)
+        rejected = self._record_rejects(export.file_id)
         if not old:
             self.con.execute(f"create table {self.target} as select * from controlshift_increment")
         else:
@@ -365,7 +491,10 @@ class TableWriter:
                 if column not in old:
                     self.con.execute(f"alter table {self.target} add column {_quote(column)} {data_type}")
             if "id" in new_types and "id" in old:
-                self.con.execute(f"delete from {self.target} where id in (select id from controlshift_increment)")
+                if only_missing:
+                    self.con.execute(f"delete from controlshift_increment where id in (select id from {self.target})")
+                else:
+                    self.con.execute(f"delete from {self.target} where id in (select id from controlshift_increment)")
             self.con.execute(f"insert into {self.target} by name select * from controlshift_increment")
         rows = self.con.execute("select count(*) from controlshift_increment").fetchone()[0]
         self.con.execute("drop table controlshift_increment")
@@ -382,16 +511,22 @@ def read_header(path: Path) -> list[str]:
 
 
 class BulkDataSource:
-    """Loads the organisation's bulk-data exports into `controlshift.*` of a DuckDB warehouse."""
+    """Loads the organisation's bulk-data exports into `controlshift.*` of a DuckDB warehouse.
+
+    Two ways to the files, used together when both are there: the webhook queue (signed links;
+    every organisation has it) and the exports bucket (listing needs Direct AWS Access, which
+    ControlShift grants on request). With no bucket configured, or its listing refused, the queue
+    alone is loaded (webhook-only mode)."""
 
     name = SCHEMA
 
-    def __init__(self, *, bucket: str, organization_slug: str, s3_endpoint_url: Optional[str] = None,
+    def __init__(self, *, bucket: Optional[str], organization_slug: str, s3_endpoint_url: Optional[str] = None,
                  base_url: Optional[str] = None, api_key: Optional[str] = None, use_schema_types: bool = True,
                  queue_dir: Optional[str] = None, temp_dir: Optional[str] = None, sniff_sample: int = 20480,
                  requests_per_second: float = 2.0, max_attempts: int = 5, timeout: float = 60.0,
-                 download_threads: int = 4) -> None:
-        self.bucket = bucket
+                 download_threads: int = 4, full_export_overlap_hours: float = 2.0,
+                 allowed_origins: Optional[list[str]] = None) -> None:
+        self.bucket = bucket or None
         self.slug = organization_slug.strip("/")
         self.s3_endpoint_url = s3_endpoint_url
         self.base_url = base_url
@@ -401,8 +536,11 @@ class BulkDataSource:
         self.temp_dir = temp_dir
         self.sniff_sample = sniff_sample
         self.download_threads = download_threads
+        self.overlap = dt.timedelta(hours=full_export_overlap_hours)
+        self.allowed_origins = tuple(o.rstrip("/").lower() for o in (allowed_origins or DEFAULT_ALLOWED_ORIGINS))
         self.policy = HttpPolicy(requests_per_second, max_attempts, timeout=timeout)
         self._s3 = None
+        self.bucket_access = self.bucket is not None  # until a listing is refused
 
     # --- the vendor side ----------------------------------------------------------------------
     @property
@@ -411,37 +549,56 @@ class BulkDataSource:
             self._s3 = s3_client(self.s3_endpoint_url)
         return self._s3
 
-    def api(self) -> Optional[VendorClient]:
-        if not (self.base_url and self.api_key):
+    def api(self, key_required: bool = True) -> Optional[VendorClient]:
+        if not self.base_url or (key_required and not self.api_key):
             return None
         from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
         return VendorClient(vendor="ControlShift", base_url=self.base_url, credential_variable=API_KEY_VARIABLE,
-                            policy=self.policy, auth=BearerTokenAuth(self.api_key))
+                            policy=self.policy, auth=BearerTokenAuth(self.api_key) if self.api_key else None)
 
     def schema_types(self) -> dict[str, dict[str, str]]:
-        client = self.api() if self.use_schema_types else None
+        # ControlShift's own loader reads the schema without a key
+        client = self.api(key_required=False) if self.use_schema_types else None
         return parse_schema(client.get("/api/bulk_data/schema.json").json()) if client else {}
 
     def organisation_counts(self) -> Optional[dict[str, int]]:
         client = self.api()
         return client.get("/api/v1/organisation").json().get("organisation") if client else None
 
-    def listed_files(self, con: duckdb.DuckDBPyConnection) -> list[ExportFile]:
-        """Export files in date prefixes at or after the newest loaded one, per table and kind."""
+    def listed_files(self, con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> list[ExportFile]:
+        """Export files in date prefixes at or after the newest loaded one, per table and kind;
+        none without bucket access."""
+        if not self.bucket:
+            return []
+        from botocore.exceptions import ClientError
+
         last_dates = {(kind, table): date for kind, table, date in con.execute(
             f"select kind, table_name, max(export_date) from {SCHEMA}._loaded_files group by all").fetchall()}
         roots = [f"{self.slug}/{kind}/" for kind in ("full", "incremental")]
         with ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-list") as pool:
-            table_prefixes = [prefix for found in pool.map(lambda root: list_prefixes(self.s3, self.bucket, root), roots)
-                              for prefix in found]
+            try:
+                table_prefixes = [prefix for found in pool.map(lambda root: list_prefixes(self.s3, self.bucket, root), roots)
+                                  for prefix in found]
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in ("AccessDenied", "403", "AllAccessDisabled"):
+                    raise
+                self.bucket_access = False
+                summary.notes.append(f"listing s3://{self.bucket}/{self.slug}/ was refused (no Direct AWS Access): "
+                                     "loading what the webhook queued, through its signed links")
+                return []
+            if not table_prefixes:
+                summary.warnings.append(
+                    f"no exports under s3://{self.bucket}/{self.slug}/: check SOURCES__CONTROLSHIFT__ORGANIZATION_SLUG "
+                    "(your organisation's slug, the first part of every export key) and the bucket")
             listed = pool.map(lambda prefix: self._list_table(prefix, last_dates), table_prefixes)
             return [export for exports in listed for export in exports]
 
     def _list_table(self, table_prefix: str, last_dates: dict[tuple[str, str], str]) -> list[ExportFile]:
         kind, table = table_prefix.rstrip("/").split("/")[-2:]
-        if table.startswith("_"):
-            return []  # never a ControlShift table; `_` names are this source's bookkeeping
+        if not is_table_name(table):
+            log.warning("controlshift: ignoring %s (not a ControlShift table name)", table_prefix)
+            return []
         last = last_dates.get((kind, table))
         found = []
         for date_prefix in list_prefixes(self.s3, self.bucket, table_prefix, f"{table_prefix}{last}" if last else ""):
@@ -453,11 +610,16 @@ class BulkDataSource:
                     found.append(export)
         return found
 
-    def queued_files(self, warehouse: Path) -> Iterator[ExportFile]:
+    def queued_files(self, warehouse: Path, summary: LoadSummary) -> list[ExportFile]:
         """Files announced by the webhook receiver (`python -m pipelines controlshift-webhook`)."""
-        from pipelines.controlshift_webhook import default_queue_dir, read_queue
+        from pipelines.controlshift_webhook import QueueRules, default_queue_dir, read_queue
 
-        yield from read_queue(self.queue_dir or default_queue_dir(warehouse), self.bucket)
+        queue = self.queue_dir or default_queue_dir(warehouse)
+        rules = QueueRules(self.slug, self.bucket or DEFAULT_BUCKET, self.allowed_origins,
+                           tuple({*EXPORT_BUCKETS, *([self.bucket] if self.bucket else [])}))
+        exports, set_aside = read_queue(queue, rules)
+        summary.warnings += [f"queue entry set aside in {queue / 'dead-letter'}: {line}" for line in set_aside]
+        return exports
 
     # --- the warehouse side -------------------------------------------------------------------
     def load_into(self, warehouse: Path) -> LoadSummary:
@@ -468,16 +630,7 @@ class BulkDataSource:
         try:
             con.execute("set enable_progress_bar = false")
             con.execute(BOOKKEEPING)
-            loaded = {key for (key,) in con.execute(f"select key from {SCHEMA}._loaded_files").fetchall()}
-            by_table: dict[str, dict[str, ExportFile]] = {}
-            for export in [*self.listed_files(con), *self.queued_files(warehouse)]:
-                if export.key.lstrip("/") in loaded:
-                    self._forget_queued(export)
-                    continue
-                current = by_table.setdefault(export.table, {}).get(export.key)
-                if current is None or export.url:  # a queued entry carries the signed URL
-                    by_table[export.table][export.key] = export
-            plans = [self.plan_table(con, table, sorted(files.values())) for table, files in sorted(by_table.items())]
+            plans = self.plan(con, warehouse, summary)
             with tempfile.TemporaryDirectory(prefix="controlshift-", dir=self.temp_dir) as folder, \
                     ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-download") as pool:
                 # downloads run ahead by one table while DuckDB loads the current one
@@ -496,14 +649,34 @@ class BulkDataSource:
                         for future in fetches[index].values():
                             if not future.cancelled() and future.done() and future.exception() is None:
                                 future.result().unlink(missing_ok=True)
+            summary.warnings += unrepaired_files(con)
             if not summary.failures:
-                summary.reconciliation = self.reconcile(con)
+                self.reconcile(con, summary)
         finally:
             con.close()
         return summary
 
+    def plan(self, con: duckdb.DuckDBPyConnection, warehouse: Path, summary: LoadSummary) -> list["TablePlan"]:
+        """Every new file, listed or queued, once per file (never once per `jid`), planned per table."""
+        loaded = {key for (key,) in con.execute(f"select key from {SCHEMA}._loaded_files").fetchall()}
+        by_table: dict[str, dict[str, ExportFile]] = {}
+        for export in [*self.listed_files(con, summary), *self.queued_files(warehouse, summary)]:
+            if export.file_id in loaded:
+                self._forget_queued(export)
+                continue
+            current = by_table.setdefault(export.table, {}).get(export.file_id)
+            if current is None or (export.url and not current.url):  # a queued entry carries the signed URL
+                by_table[export.table][export.file_id] = export
+            elif export.queue_entry is not None:
+                self._forget_queued(export)  # the same file queued twice: one entry is enough
+        return [self.plan_table(con, table, sorted(files.values())) for table, files in sorted(by_table.items())]
+
     def plan_table(self, con: duckdb.DuckDBPyConnection, table: str, files: list[ExportFile]) -> "TablePlan":
-        """Which new files apply, in which order, and what happens to the rest."""
+        """Which new files apply, in which order, and what happens to the rest.
+
+        Whether a full export's timestamp marks the start or the end of its snapshot is
+        undocumented, so an incremental stamped less than the overlap before it is applied after
+        it for the rows the full export lacks; older ones are covered."""
         last_full = con.execute(
             f"select max(exported_at) from {SCHEMA}._loaded_files "
             "where table_name = ? and kind = 'full' and outcome = 'loaded'", [table]).fetchone()[0]
@@ -515,73 +688,128 @@ class BulkDataSource:
             plan.append(newest_full)
             last_full = newest_full.stamp
             # incrementals loaded before this (late) full export arrived must apply again after it
+            # (only the bucket still has them: a webhook's link is used once and soon expires)
             reloaded = [ExportFile.from_key(self.bucket, key) for (key,) in con.execute(
                 f"select key from {SCHEMA}._loaded_files where table_name = ? and kind = 'incremental' "
-                "and outcome = 'loaded' and exported_at > ? order by exported_at", [table, last_full]).fetchall()]
+                "and outcome = 'loaded' and exported_at > ? order by exported_at",
+                [table, self._overlap_start(last_full)]).fetchall()] if self.bucket_access else []
             plan += [export for export in reloaded if export is not None]
         for export in sorted(f for f in files if f.incremental):
-            if last_full is not None and export.stamp <= last_full:
+            if last_full is not None and export.stamp <= self._overlap_start(last_full):
                 outcomes[export.key] = "covered"
             else:
                 plan.append(export)
-        return TablePlan(table, plan, outcomes, files)
+        return TablePlan(table, plan, outcomes, files, last_full)
+
+    def _overlap_start(self, stamp: str) -> str:
+        moment = dt.datetime.strptime(stamp, "%Y%m%d%H%M%S") - self.overlap
+        return moment.strftime("%Y%m%d%H%M%S")
 
     def _fetch(self, export: ExportFile, folder: Path, summary: LoadSummary) -> Path:
         handle, name = tempfile.mkstemp(suffix=".csv", dir=folder)
         os.close(handle)
         path = Path(name)
         try:
-            note = download(export, path, self.s3)
+            note = download(export, path, self.s3 if self.bucket_access else None, self.allowed_origins)
             if note:
                 summary.notes.append(note)
             if not ends_with_newline(path):
                 raise ControlShiftError(
-                    f"{export.key} ends part way through a line: a half-written export. Nothing of it was loaded; "
+                    f"{export.file_id} ends part way through a line: a half-written export. Nothing of it was loaded; "
                     "the next sync reads it again")
         except ControlShiftError:
             path.unlink(missing_ok=True)
             raise
         except Exception as error:  # noqa: BLE001 - S3/HTTP errors name the file
             path.unlink(missing_ok=True)
-            where = "its signed URL" if export.url else f"s3://{export.bucket}/{export.key}"
+            where = "its signed URL" if export.url else f"s3://{export.bucket}/{export.file_id}"
             raise ControlShiftError(
-                f"cannot download {export.key} from {where} ({type(error).__name__}: {error}); a transfer cut short "
-                "loads nothing, and the next sync tries again") from error
+                f"cannot download {export.file_id} from {where} ({type(error).__name__}: {error}); a transfer cut "
+                "short loads nothing, and the next sync tries again") from error
         return path
 
     def apply_plan(self, con: duckdb.DuckDBPyConnection, plan: "TablePlan", fetches: dict[str, Future],
                    schema_types: Optional[dict[str, str]], summary: LoadSummary) -> TableLoad:
-        """Everything new for one table, in one transaction."""
-        paths = {key: future.result() for key, future in fetches.items()}
+        """Everything new for one table, in one transaction. A file whose link expired with no
+        bucket to fall back on is recorded as `expired` and skipped; the rest still applies."""
+        paths: dict[str, Path] = {}
+        expired: list[ExportFile] = []
+        for export in plan.files:
+            try:
+                paths[export.key] = fetches[export.key].result()
+            except LinkExpired as error:
+                expired.append(export)
+                log.warning("controlshift: %s", error)
+        # a full export lost to an expired link covers nothing: what it would have covered waits
+        lost_full = next((e for e in expired if not e.incremental), None)
+        outcomes = {key: outcome for key, outcome in plan.outcomes.items() if not (lost_full and outcome == "covered")}
+        # a file DuckDB cannot read at all (its parser gives up part way) is read again without type
+        # detection, then, if it still fails, set aside whole with its reason in _rejected_rows; the
+        # table's transaction runs again each time
+        unreadable: dict[str, str] = {}
+        undetectable: set[Path] = set()
+        for _ in range(2 * len(plan.files) + 1):
+            try:
+                result = self._apply_files(con, plan, paths, outcomes, unreadable, TableWriter(
+                    con, plan.table, schema_types, self.sniff_sample, frozenset(undetectable)))
+                break
+            except UnreadableFile as error:
+                if paths[error.export.key] in undetectable:
+                    unreadable[error.export.key] = error.reason
+                undetectable.add(paths[error.export.key])
+        summary.skipped_files += len(outcomes)
+        for export in plan.listed:
+            if export.key in outcomes or export in plan.files:
+                self._forget_queued(export)
+        return result
+
+    def _apply_files(self, con: duckdb.DuckDBPyConnection, plan: "TablePlan", paths: dict[str, Path],
+                     outcomes: dict[str, str], unreadable: dict[str, str], writer: "TableWriter") -> TableLoad:
         result = TableLoad()
-        writer = TableWriter(con, plan.table, schema_types, self.sniff_sample)
         con.execute("begin transaction")
         try:
             for export in plan.files:
-                header = read_header(paths[export.key])
-                if not header:  # an empty object: nothing to apply, but it is done
-                    self._record(con, export, "loaded", 0, 0)
-                    continue
-                if export.incremental:
-                    rows, rejected = writer.merge(export, paths[export.key], header)
+                if export.key not in paths:
+                    self._record(con, export, "expired", 0, 0)
+                elif export.incremental and not read_header(paths[export.key]):
+                    self._record(con, export, "loaded", 0, 0)  # an empty object: nothing to apply, but done
+                elif export.key in unreadable:
+                    con.execute(f"insert into {SCHEMA}._rejected_rows values (?, null, ?, null, now())",
+                                [export.file_id, unreadable[export.key][:MAX_REJECT_TEXT]])
+                    result.rejected += 1
+                    self._record(con, export, "loaded", 0, 1)
                 else:
-                    rows, rejected = writer.replace(export, paths[export.key], header)
-                result.rows += rows
-                result.rejected += rejected
-                result.files += 1
-                self._record(con, export, "loaded", rows, rejected)
+                    rows, rejected = self._apply_file(con, plan, export, paths[export.key], writer)
+                    result.rows, result.rejected, result.files = (result.rows + rows, result.rejected + rejected,
+                                                                  result.files + 1)
+                    self._record(con, export, "loaded", rows, rejected)
             for export in plan.listed:
-                if export.key in plan.outcomes:
-                    self._record(con, export, plan.outcomes[export.key], 0, 0)
+                if export.key in outcomes:
+                    self._record(con, export, outcomes[export.key], 0, 0)
             con.execute("commit")
         except Exception as error:
             con.execute("rollback")
+            if isinstance(error, UnreadableFile):
+                raise
             raise ControlShiftError(
                 f"loading {plan.table} failed, the table is as it was: {type(error).__name__}: {error}") from error
-        summary.skipped_files += len(plan.outcomes)
-        for export in plan.listed:
-            self._forget_queued(export)
         return result
+
+    @staticmethod
+    def _apply_file(con: duckdb.DuckDBPyConnection, plan: "TablePlan", export: ExportFile, path: Path,
+                    writer: "TableWriter") -> tuple[int, int]:
+        header = read_header(path)
+        try:
+            if not export.incremental:
+                return writer.replace(export, path, header)
+            near_full = plan.full_stamp is not None and export.stamp <= plan.full_stamp
+            return writer.merge(export, path, header, only_missing=near_full)
+        except duckdb.Error as error:
+            # DuckDB names the temporary download; people need the export's key, and not pages of its data
+            message = str(error).replace(str(path), export.file_id)[:MAX_REJECT_TEXT]
+            if isinstance(error, duckdb.InvalidInputException):
+                raise UnreadableFile(export, f"the whole file could not be parsed: {message}") from error
+            raise ControlShiftError(f"{export.file_id}: {type(error).__name__}: {message}") from error
 
     @staticmethod
     def _record(con: duckdb.DuckDBPyConnection, export: ExportFile, outcome: str, rows: int, rejected: int) -> None:
@@ -595,15 +823,30 @@ class BulkDataSource:
             export.queue_entry.unlink(missing_ok=True)
 
     # --- reconciliation --------------------------------------------------------------------------
-    def reconcile(self, con: duckdb.DuckDBPyConnection) -> list[str]:
-        """Warehouse row counts against `/api/v1/organisation`, one line per table."""
+    def reconcile(self, con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
+        """Warehouse row counts against `/api/v1/organisation`, one line per table; a warning when
+        the counts cannot be had (a wrong key is a setting to fix, not a reason to fail the load)."""
         try:
             counts = self.organisation_counts()
         except Exception as error:  # noqa: BLE001 - reconciliation is a report, not a load step
-            return [f"reconciliation skipped: {type(error).__name__}: {error}"]
-        if counts is None:
-            return []
-        return reconciliation_lines(con, counts)
+            summary.warnings.append(f"reconciliation skipped: {type(error).__name__}: {error}")
+            return
+        if counts is not None:
+            summary.reconciliation = reconciliation_lines(con, counts)
+
+
+def unrepaired_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Files lost to expired links that no later full export of their table has repaired yet."""
+    lost = con.execute(f"""
+        select lost.table_name, list(lost.key order by lost.key)
+        from {SCHEMA}._loaded_files as lost
+        where lost.outcome = 'expired' and not exists (
+            select 1 from {SCHEMA}._loaded_files as full_export
+            where full_export.table_name = lost.table_name and full_export.kind = 'full'
+              and full_export.outcome = 'loaded' and full_export.exported_at > lost.exported_at)
+        group by all order by 1""").fetchall()
+    return [f"{table}: {len(keys)} file(s) could not be loaded, their signed links expired ({', '.join(keys[:3])}"
+            f"{', …' if len(keys) > 3 else ''}); {REPAIR_ADVICE.format(table=table)}" for table, keys in lost]
 
 
 def reconciliation_lines(con: duckdb.DuckDBPyConnection, counts: dict[str, Any]) -> list[str]:
@@ -614,7 +857,7 @@ def reconciliation_lines(con: duckdb.DuckDBPyConnection, counts: dict[str, Any])
         expected = counts.get(f"{table}_count")
         if expected is None:
             continue
-        actual = con.execute(f"select count(*) from {SCHEMA}.{table}").fetchone()[0] if table in present else 0
+        actual = con.execute(f"select count(*) from {SCHEMA}.{_quote(table)}").fetchone()[0] if table in present else 0
         difference = actual - int(expected)
         verdict = "matches" if difference == 0 else f"differs by {difference:+d}"
         lines.append(f"reconciliation: {table} warehouse {actual} vs ControlShift {expected} ({verdict})")
@@ -623,8 +866,8 @@ def reconciliation_lines(con: duckdb.DuckDBPyConnection, counts: dict[str, Any])
 
 @with_config(sections=("sources", SCHEMA))
 def controlshift_source(
-    bucket: str = dlt.config.value,
     organization_slug: str = dlt.config.value,
+    bucket: Optional[str] = None,
     s3_endpoint_url: Optional[str] = None,
     base_url: Optional[str] = None,
     api_key: Optional[str] = dlt.secrets.value,
@@ -636,10 +879,14 @@ def controlshift_source(
     max_attempts: int = 5,
     timeout: float = 60.0,
     download_threads: int = 4,
+    full_export_overlap_hours: float = 2.0,
+    allowed_origins: Optional[list[str]] = None,
 ) -> BulkDataSource:
-    """The configured ControlShift bulk-data source (dlt resolves every argument from config)."""
+    """The configured ControlShift bulk-data source (dlt resolves every argument from config).
+    Without `bucket` it loads only what the webhook receiver queued (webhook-only mode)."""
     return BulkDataSource(bucket=bucket, organization_slug=organization_slug, s3_endpoint_url=s3_endpoint_url,
                           base_url=base_url, api_key=api_key, use_schema_types=use_schema_types,
                           queue_dir=queue_dir, temp_dir=temp_dir, sniff_sample=sniff_sample,
                           requests_per_second=requests_per_second, max_attempts=max_attempts, timeout=timeout,
-                          download_threads=download_threads)
+                          download_threads=download_threads, full_export_overlap_hours=full_export_overlap_hours,
+                          allowed_origins=allowed_origins)

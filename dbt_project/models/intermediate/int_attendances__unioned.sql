@@ -75,10 +75,16 @@ controlshift as (
         person_id as source_person_id,
         event_id as source_event_id,
         cast(null as varchar) as timeslot_id,
-        -- ControlShift records whether the person said they will come, not whether they came
-        case when attending_status = 'not_attending' then 'cancelled' else 'accepted' end as status,
+        -- attending_status: attending, confirmed (said they will come), not_attending, and, once
+        -- the host records it, attended or no_show
+        case attending_status
+            when 'attended' then 'attended'
+            when 'no_show' then 'no_show'
+            when 'not_attending' then 'cancelled'
+            else 'accepted'
+        end as status,
         attending_status as source_status,
-        cast(null as boolean) as attended,
+        case attending_status when 'attended' then true when 'no_show' then false end as attended,
         created_at as rsvp_at,
         updated_at,
         utm_source,

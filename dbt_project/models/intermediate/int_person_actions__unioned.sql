@@ -39,6 +39,8 @@ signatures as (
         'controlshift:petition:' || petition_id as target_key,
         created_at as action_at
     from controlshift_signatures
+    -- a signature deleted in ControlShift (deleted_at set) is no longer a signature
+    where deleted_at is null
 ),
 
 final as (

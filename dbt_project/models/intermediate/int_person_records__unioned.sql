@@ -135,7 +135,9 @@ controlshift_opt_outs as (
 ),
 
 controlshift_actions as (
-    select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
+    -- a deleted signature (deleted_at set) still names its person, but its opt-in is no consent
+    select person_id, member_id, given_name, family_name, email, phone, postal_code,
+           case when deleted_at is null then join_organisation end as join_organisation,
            unsubscribed_at, created_at, updated_at
     from controlshift_signatures
     union all
