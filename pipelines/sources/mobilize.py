@@ -187,7 +187,7 @@ def _split_incomplete(table: str, page: list[dict], key_column: str, key_of, cur
         if key is None or (cursor is not None and row.get(cursor) is None):
             incomplete.append({**row, "row_key": _digest(row)})
         else:
-            complete.append({**row, key_column: key} if key_column != "id" else row)
+            complete.append(_with_person_key({**row, key_column: key} if key_column != "id" else row))
     if complete:
         yield complete
     if incomplete:
@@ -195,6 +195,13 @@ def _split_incomplete(table: str, page: list[dict], key_column: str, key_of, cur
         yield dlt.mark.with_hints(incomplete, dlt.mark.make_hints(
             table_name=f"incomplete_{table}", primary_key="row_key", write_disposition="merge"),
             create_table_variant=True)
+
+
+def _with_person_key(row: dict) -> dict:
+    """An attendance names its person by the same key as the people table."""
+    if isinstance(row.get("person"), dict):
+        row["person_key"] = person_key(row["person"])
+    return row
 
 
 def promoted_organizations(orgs: list[int], pages) -> dlt.sources.DltResource:  # noqa: ANN001
