@@ -194,6 +194,18 @@ def _organizations(now: int) -> dict[int, Organization]:
     }
 
 
+def _location(rng: random.Random, city: str, region: str) -> dict:
+    return {
+        "venue": rng.choice(VENUES),
+        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St", rng.choice(["", "Suite 2"])],
+        "locality": city,
+        "region": region,
+        "postal_code": f"{rng.randrange(10000, 99999)}",
+        "location": None if rng.random() < 0.05 else {
+            "latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6)},
+    }
+
+
 def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_timeslot: list[int]) -> Event:
     event_type = rng.choice(EVENT_TYPES)
     city, region = rng.choice(CITIES)
@@ -207,15 +219,7 @@ def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_ti
         timeslots.append(Timeslot(next_timeslot[0], start, start + rng.choice((3600, 7200, 10800))))
     virtual = event_type in ("PHONE_BANK", "TEXT_BANK") or rng.random() < 0.1
     # changelog 2020-03-31: "Virtual events can now have locations"
-    location = None if virtual and rng.random() < 0.7 else {
-        "venue": rng.choice(VENUES),
-        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St", rng.choice(["", "Suite 2"])],
-        "locality": city,
-        "region": region,
-        "postal_code": f"{rng.randrange(10000, 99999)}",
-        "location": None if rng.random() < 0.05 else {
-            "latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6)},
-    }
+    location = None if virtual and rng.random() < 0.7 else _location(rng, city, region)
     title = f"{event_type.replace('_', ' ').title()} in {city} #{event_id}"
     return Event(
         id=event_id, title=title, summary=f"Join us, {city}!",
@@ -251,11 +255,13 @@ def generate(world: World) -> MobilizeData:
     for event_id in range(1, event_count + 1):
         events[event_id] = _event(event_id, rng.choice(sponsors), rng, now, next_timeslot)
 
-    # every organization has an event at a private address (README "Location")
+    # every organization with events has one at a private address (README "Location")
     for sponsor in organizations:
-        in_person = [e for e in events.values() if e.sponsor_id == sponsor and e.location]
-        if in_person:
-            in_person[0].address_visibility = "PRIVATE"
+        theirs = [e for e in events.values() if e.sponsor_id == sponsor]
+        placed = [e for e in theirs if e.location] or theirs[:1]
+        for event in placed[:1]:
+            event.location = event.location or _location(rng, *rng.choice(CITIES))
+            event.address_visibility = "PRIVATE"
 
     deleted_events: dict[int, DeletedEvent] = {}
     for n, event_id in enumerate(list(events)[:: 25]):
