@@ -107,15 +107,21 @@ def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def vendor_id(row: dict) -> object:
+    return row.get("id")
+
+
 # table -> (merge key column, how a row's key is computed, cursor column or None to read whole)
-COLLECTIONS: dict[str, tuple[str, Callable[[dict], str | None], str | None]] = {
-    "events": ("id", lambda row: row.get("id"), "modified_date"),
-    "deleted_events": ("id", lambda row: row.get("id"), None),
+COLLECTIONS: dict[str, tuple[str, Callable[[dict], object], str | None]] = {
+    "organizations": ("id", vendor_id, "modified_date"),
+    "events": ("id", vendor_id, "modified_date"),
+    "deleted_events": ("id", vendor_id, None),
     "people": ("person_key", person_key, "modified_date"),
     "attendances": ("attendance_key", attendance_key, "modified_date"),
 }
-COLLECTION_PATHS = {"events": "events", "deleted_events": "events/deleted", "people": "people",
-                    "attendances": "attendances"}
+# what each configured organization lists, and where
+ORGANIZATION_COLLECTIONS = {"events": "events", "deleted_events": "events/deleted", "people": "people",
+                            "attendances": "attendances"}
 FILTERED_COLLECTIONS = ("events", "deleted_events")
 
 
@@ -145,14 +151,13 @@ def mobilize_source(
         yield from client.paginate(path, params={"per_page": per_page, **params})
 
     orgs = organization_ids(organization_id)
-    organizations = incremental_collection(
-        "organizations", "organizations", ("id", lambda row: row.get("id"), "modified_date"), pages)
+    organizations = incremental_collection("organizations", "organizations", COLLECTIONS["organizations"], pages)
     resources = [organizations.add_filter(lambda org: org.get("id") in orgs), promoted_organizations(orgs, pages)]
     # one resource per organization and collection: dlt keeps a cursor per resource
     for org in orgs:
-        for table, spec in COLLECTIONS.items():
+        for table, path in ORGANIZATION_COLLECTIONS.items():
             resources.append(incremental_collection(
-                table, f"organizations/{org}/{COLLECTION_PATHS[table]}", spec, pages, f"{table}_org_{org}", org,
+                table, f"organizations/{org}/{path}", COLLECTIONS[table], pages, f"{table}_org_{org}", org,
                 EVENT_FILTERS if table in FILTERED_COLLECTIONS else {}))
     return resources
 
