@@ -2,8 +2,7 @@
 
 Serves `../shared/seeds/000_a724c45019be6897.txt` (the 2018 README): organizations, promoted
 organizations, events and organization events (with `timeslot_start`/`timeslot_end` comparison
-filters), deleted events both ways, organization people, organization attendances and a person's
-attendances; `per_page` paging with `count`/`next`/`previous`; `updated_since`; Bearer keys (403
+filters), deleted events both ways, organization people and organization attendances; `per_page` paging with `count`/`next`/`previous`; `updated_since`; Bearer keys (403
 when wrong); `{"data": null, "error": {...}}` errors.
 
 Where the live API has moved on from that document, the fake does what the live API does, by
@@ -36,6 +35,9 @@ issue #69; move-coop/parsons `parsons/mobilize_america/ma.py`; summarized in
   no `id`, its event is reduced to `event_type` and its timeslot has no `id` (README
   "Attendance object"): here the primary organization is independent and promotes a
   coordinated one.
+- Gone since the document: a person's attendances
+  (`/organizations/:id/people/:person_id/attendances`, removed per the 2019 changelog: 404 here)
+  and the event's `summary` field (changelog 2020-10-16).
 - People carry `person_id` (equal to `id`) and `user_id`; `id` and `person_id` are null for
   new people, `user_id` is the canonical id (README "Person object").
 """
@@ -101,7 +103,6 @@ class Timeslot:
 class Event:
     id: int
     title: str
-    summary: str
     description: str
     sponsor_id: int
     timeslots: list[Timeslot]
@@ -222,7 +223,7 @@ def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_ti
     location = None if virtual and rng.random() < 0.7 else _location(rng, city, region)
     title = f"{event_type.replace('_', ' ').title()} in {city} #{event_id}"
     return Event(
-        id=event_id, title=title, summary=f"Join us, {city}!",
+        id=event_id, title=title,
         description=f"<p>Bring a friend &amp; water. We'll meet at the \"{rng.choice(VENUES) or 'usual spot'}\".</p>",
         sponsor_id=sponsor_id, timeslots=timeslots, location=location,
         timezone=rng.choice(TIMEZONES), event_type=event_type,
@@ -392,8 +393,6 @@ class MobilizeApi:
             Rule(f"{API_PREFIX}/organizations/<org_id>/events/deleted", endpoint="org_deleted_events"),
             Rule(f"{API_PREFIX}/organizations/<org_id>/people", endpoint="org_people", defaults={"auth": True}),
             Rule(f"{API_PREFIX}/organizations/<org_id>/attendances", endpoint="org_attendances", defaults={"auth": True}),
-            Rule(f"{API_PREFIX}/organizations/<org_id>/people/<person_id>/attendances", endpoint="person_attendances",
-                 defaults={"auth": True}),
         ], strict_slashes=False)
         # filtered listings of the current world version; paging slices them
         self._listings = ListingCache()
@@ -516,7 +515,7 @@ class MobilizeApi:
             location = {**location, "venue": PRIVATE_ADDRESS,
                         "address_lines": [PRIVATE_ADDRESS, *location["address_lines"][1:]]}
         return {
-            "id": event.id, "title": event.title, "summary": event.summary, "description": event.description,
+            "id": event.id, "title": event.title, "description": event.description,
             "featured_image_url": "", "high_priority": event.high_priority, "sponsor": _org_json(org),
             "timeslots": [_timeslot_json(s) for s in slots],
             "location": location, "timezone": event.timezone, "event_type": event.event_type,
@@ -553,22 +552,15 @@ class MobilizeApi:
 
     def _org_attendances(self, request: Request, org_id: int) -> tuple[list, object]:
         self._organization(org_id)
-        return self._attendance_list(request, org_id, person_id=None)
+        return self._attendance_list(request, org_id)
 
-    def _person_attendances(self, request: Request, org_id: int, person_id: int) -> tuple[list, object]:
-        self._organization(org_id)
-        if person_id not in self.data.people:
-            raise ApiError(404, {"detail": "Not found."})
-        return self._attendance_list(request, org_id, person_id)
-
-    def _attendance_list(self, request: Request, org_id: int, person_id: int | None) -> tuple[list, object]:
+    def _attendance_list(self, request: Request, org_id: int) -> tuple[list, object]:
         since = _updated_since(request)
         sponsors = self.data.promoters_of(org_id)
         result = []
         for attendance in sorted(self.data.attendances.values(), key=lambda a: a.id):
             event = self.data.events.get(attendance.event_id)
-            if (event is None or attendance.modified_date < since or event.sponsor_id not in sponsors
-                    or (person_id is not None and attendance.person_id != person_id)):
+            if event is None or attendance.modified_date < since or event.sponsor_id not in sponsors:
                 continue
             result.append((attendance, event))
         requester = self.data.organizations[org_id]
@@ -596,7 +588,7 @@ class MobilizeApi:
 def _ghost_json(event: Event) -> dict:
     """A deleted event as issue #69 shows it: nulls but for the id, defaults and timeslot dates."""
     return {
-        "id": event.id, "title": None, "summary": None, "description": None, "featured_image_url": None,
+        "id": event.id, "title": None, "description": None, "featured_image_url": None,
         "high_priority": False, "sponsor": None, "location": None, "timezone": event.timezone,
         "event_type": None, "browser_url": None, "created_date": None, "modified_date": None,
         "is_virtual": event.is_virtual, "visibility": None, "approval_status": None, "address_visibility": "PUBLIC",
