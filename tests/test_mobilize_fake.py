@@ -1,4 +1,4 @@
-"""The fake MobilizeAmerica API serves the world as the API document describes."""
+"""The fake MobilizeAmerica API serves the world as the live API answers (see its docstring)."""
 
 import pytest
 import requests
@@ -12,9 +12,12 @@ KEY = "test-key"
 @pytest.fixture(scope="module")
 def api():
     world = build_world(people=400, seed=21)
-    with mobilize.serve(world, KEY) as service:
+    with mobilize.serve(world, KEY, rate_limit=None) as service:
         service.world = world
         yield service
+
+
+ALL_EVENTS = {"visibility": mobilize.VISIBILITIES, "approval_status": mobilize.APPROVAL_STATUSES}
 
 
 def get(api, path, key=KEY, **params):
@@ -27,18 +30,20 @@ def test_paging_defaults_to_25_with_count_next_and_previous(api):
     assert len(first["data"]) == 25 and first["previous"] is None
     assert first["count"] == len(api.world.vendors["mobilize"].people)
     second = requests.get(first["next"], headers={"Authorization": f"Bearer {KEY}"}, timeout=10).json()
-    assert second["previous"] and {p["id"] for p in second["data"]}.isdisjoint({p["id"] for p in first["data"]})
+    assert second["previous"] and {p["user_id"] for p in second["data"]}.isdisjoint({p["user_id"] for p in first["data"]})
+    assert "cursor=" in first["next"] and "page=" not in first["next"]
     last_page = -(-first["count"] // 25)
     assert get(api, "organizations/1/people", page=last_page).json()["next"] is None
 
 
 def test_organization_events_include_promoted_organizations_events(api):
     data = api.world.vendors["mobilize"]
-    listed = get(api, "organizations/1/events", per_page=1000).json()["data"]
-    sponsors = {event["sponsor"]["id"] for event in listed}
+    listed = get(api, "organizations/1/events", per_page=1000, **ALL_EVENTS).json()["data"]
+    sponsors = {event["sponsor"]["id"] for event in listed if event["sponsor"]}
     assert sponsors == {1, *data.organizations[1].promotes}
     everything = get(api, "events", per_page=1000, key=None).json()
-    assert everything["count"] == len(data.events)
+    assert everything["count"] == sum(1 for e in data.events.values()
+                                      if e.visibility == "PUBLIC" and e.approval_status == "APPROVED")
     only_four = get(api, "events", organization_id=4, key=None).json()["data"]
     assert only_four and all(e["sponsor"]["id"] == 4 for e in only_four)
 
@@ -66,20 +71,23 @@ def test_timeslot_comparison_filters_repeat_and_trim_timeslots(api):
 def test_deleted_events_both_ways(api):
     data = api.world.vendors["mobilize"]
     platform = get(api, "events/deleted", per_page=1000, key=None).json()
-    assert platform["count"] == len(data.deleted_events)
+    assert platform["count"] == sum(1 for d in data.deleted_events.values()
+                                    if d.event.visibility == "PUBLIC" and d.event.approval_status == "APPROVED")
     org = get(api, "organizations/1/events/deleted", per_page=1000, key=None).json()["data"]
-    assert org and {d["id"] for d in org} <= set(data.deleted_events)
-    assert set(org[0]) == {"id", "deleted_date"}
+    assert {d["id"] for d in org} <= set(data.deleted_events)
+    everything = get(api, "organizations/1/events/deleted", per_page=1000, **ALL_EVENTS).json()["data"]
+    assert everything and set(everything[0]) == {"id", "deleted_date"}
+    assert len(everything) == sum(1 for d in data.deleted_events.values() if d.event.sponsor_id in data.promoters_of(1))
 
 
-def test_attendances_for_the_organization_and_for_one_person(api):
+def test_attendances_for_the_organization_and_not_for_one_person(api):
     all_rsvps = get(api, "organizations/1/attendances", per_page=1000).json()
     assert all_rsvps["count"] > 0
-    sample = all_rsvps["data"][0]
-    assert {"person", "event", "timeslot", "sponsor", "attended", "referrer"} <= set(sample)
-    person_id = sample["person"]["id"]
-    theirs = get(api, f"organizations/1/people/{person_id}/attendances").json()["data"]
-    assert theirs and all(a["person"]["id"] == person_id for a in theirs)
+    sample = next(a for a in all_rsvps["data"] if "id" in a and a["person"]["id"] is not None)
+    assert {"person", "event", "timeslot", "sponsor", "status", "attended", "referrer"} <= set(sample)
+    assert "summary" not in sample["event"]
+    # removed from the live API in 2019
+    assert get(api, f"organizations/1/people/{sample['person']['id']}/attendances").status_code == 404
 
 
 def test_promoted_organizations(api):
@@ -88,7 +96,7 @@ def test_promoted_organizations(api):
 
 
 @pytest.mark.parametrize("path", ["organizations/1/people", "organizations/1/attendances",
-                                  "organizations/1/promoted_organizations", "organizations/1/people/1001/attendances"])
+                                  "organizations/1/promoted_organizations"])
 def test_authenticated_endpoints_answer_403_without_the_right_key(api, path):
     for key in (None, "wrong"):
         response = get(api, path, key=key)
@@ -109,3 +117,59 @@ def test_bad_parameters_answer_the_documented_error_shape(api):
     assert get(api, "events", timeslot_start="after_5", key=None).status_code == 400
     assert get(api, "events", page=9999, key=None).status_code == 404
     assert get(api, "organizations/999/events", key=None).status_code == 404
+
+
+def test_org_events_are_public_and_approved_unless_asked(api):
+    data = api.world.vendors["mobilize"]
+    default = get(api, "organizations/1/events", per_page=1000).json()["data"]
+    assert all(e["visibility"] == "PUBLIC" and e["approval_status"] == "APPROVED" for e in default if e["id"] and e["title"])
+    everything = get(api, "organizations/1/events", per_page=1000, **ALL_EVENTS).json()["data"]
+    listed = {e["id"] for e in everything if e["title"]}
+    assert listed == {e.id for e in data.events.values() if e.sponsor_id in data.promoters_of(1)}
+    assert {e["visibility"] for e in everything if e["title"]} == {"PUBLIC", "PRIVATE"}
+    assert len({e["approval_status"] for e in everything if e["title"]}) > 2
+    assert get(api, "organizations/1/events", key=None, visibility="PRIVATE").status_code == 403
+
+
+def test_ghost_rows_are_deleted_events_with_null_fields_in_every_listing(api):
+    data = api.world.vendors["mobilize"]
+    ghosts = [e for e in get(api, "organizations/1/events", per_page=1000, updated_since=2**40, **ALL_EVENTS).json()["data"]]
+    assert ghosts and all(g["modified_date"] is None and g["title"] is None and g["sponsor"] is None for g in ghosts)
+    assert all(g["id"] in data.deleted_events and data.deleted_events[g["id"]].ghost for g in ghosts)
+    assert all(s["id"] is None and s["start_date"] and s["end_date"] for g in ghosts for s in g["timeslots"])
+
+
+def test_deleted_events_updated_since_filters_by_the_events_modified_date(api):
+    data = api.world.vendors["mobilize"]
+    deleted = next(d for d in data.deleted_events.values() if d.event.modified_date < d.deleted_date
+                   and d.event.sponsor_id in data.promoters_of(1))
+    since = deleted.event.modified_date + 1
+    listed = get(api, "organizations/1/events/deleted", per_page=1000, updated_since=since, **ALL_EVENTS).json()["data"]
+    assert deleted.event.id not in {d["id"] for d in listed}
+
+
+def test_events_carry_is_virtual_and_private_addresses_read_as_the_placeholder(api):
+    everything = get(api, "organizations/1/events", per_page=1000, **ALL_EVENTS).json()["data"]
+    assert any(e["is_virtual"] and e["location"] for e in everything)
+    private = [e for e in everything if e["address_visibility"] == "PRIVATE" and e["sponsor"]["id"] != 1]
+    assert private and all(e["location"]["venue"] == mobilize.PRIVATE_ADDRESS
+                           and e["location"]["address_lines"][0] == mobilize.PRIVATE_ADDRESS for e in private)
+    own = [e for e in everything if e["address_visibility"] == "PRIVATE" and e["sponsor"]["id"] == 1]
+    assert all(e["location"]["venue"] != mobilize.PRIVATE_ADDRESS for e in own)
+
+
+def test_attendances_have_statuses_and_no_ids_for_a_coordinated_organizations_events(api):
+    rsvps = get(api, "organizations/1/attendances", per_page=1000).json()["data"]
+    assert {a["status"] for a in rsvps} == {"REGISTERED", "CONFIRMED", "CANCELLED"}
+    idless = [a for a in rsvps if "id" not in a]
+    assert idless and all(set(a["event"]) == {"event_type"} and "id" not in a["timeslot"] for a in idless)
+    assert all(a["id"] for a in rsvps if "id" in a)
+    new_people = [a["person"] for a in rsvps if a["person"]["person_id"] is None]
+    assert new_people and all(p["id"] is None and p["user_id"] for p in new_people)
+
+
+def test_rate_limit_answers_429_past_15_requests_in_one_second():
+    world = build_world(people=50, seed=3)
+    with mobilize.serve(world, KEY) as limited:
+        answers = [requests.get(f"{limited.url}/api/v1/organizations", timeout=10).status_code for _ in range(20)]
+    assert answers[:15] == [200] * 15 and 429 in answers[15:]

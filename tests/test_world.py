@@ -2,6 +2,7 @@
 
 import re
 
+from pipelines.sandbox.mobilize import person_key
 from pipelines.sandbox.world import build_world, generate_persons
 
 
@@ -46,14 +47,14 @@ def test_vendor_copies_carry_realistic_noise():
     assert any(e != e.lower() for e in emails), "mixed case"
     truth = {source_id: key for source, source_id, key in world.truth if source == "mobilize"}
     persons = {p.key: p for p in world.persons}
-    nicknamed = [p for p in people if p.given_name.strip().lower() != persons[truth[str(p.id)]].given_name.lower()]
+    nicknamed = [p for p in people if p.given_name.strip().lower() != persons[truth[person_key(p)]].given_name.lower()]
     assert nicknamed, "some people sign up under a nickname"
 
 
 def test_truth_maps_every_source_record_to_a_person(tmp_path):
     world = build_world(people=300, seed=9)
     keys = {p.key for p in world.persons}
-    assert {str(pid) for pid in world.vendors["mobilize"].people} == {
+    assert {person_key(p) for p in world.vendors["mobilize"].people.values()} == {
         sid for source, sid, _ in world.truth if source == "mobilize"}
     assert all(key in keys for _, _, key in world.truth)
     world.write_truth(tmp_path / "truth.csv")

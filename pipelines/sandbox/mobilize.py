@@ -1,14 +1,50 @@
-"""MobilizeAmerica in the sandbox: its slice of the world and a fake of its v1 API.
+"""MobilizeAmerica in the sandbox: its slice of the world and a fake of its v1 API, as it answers today.
 
-Serves `../shared/seeds/000_a724c45019be6897.txt`: organizations, promoted organizations,
-events and organization events (with `timeslot_start`/`timeslot_end` comparison filters),
-deleted events both ways, organization people, organization attendances and a person's
-attendances; `page`/`per_page` paging with `count`/`next`/`previous`; `updated_since`;
-Bearer keys (403 when wrong); `{"data": null, "error": {...}}` errors.
+Serves `../shared/seeds/000_a724c45019be6897.txt` (the 2018 README): organizations, promoted
+organizations, events and organization events (with `timeslot_start`/`timeslot_end` comparison
+filters), deleted events both ways, organization people and organization attendances; `per_page` paging with `count`/`next`/`previous`; `updated_since`; Bearer keys (403
+when wrong); `{"data": null, "error": {...}}` errors.
+
+Where the live API has moved on from that document, the fake does what the live API does, by
+default (evidence: the current README of github.com/mobilizeamerica/api, "README" below; its
+issue #69; move-coop/parsons `parsons/mobilize_america/ma.py`; summarized in
+`../shared/reference/vendor-behaviour.md`):
+
+- Paging: `next`/`previous` carry an opaque `cursor` query parameter (README "cursor",
+  changelog 2021-09-02); `page` still picks a starting page. Clients follow the links as given
+  (parsons does).
+- Rate limit: 15 GET requests per second per client (README "Rate limits"), enforced here as
+  at most 15 arrivals in any one second, answered 429 with `Retry-After` (`RATE_LIMIT`).
+- Ghost rows: the organization events listing also returns some deleted events with every field
+  null except the id and the timeslot dates, timeslot ids and `modified_date` included (issue
+  #69: the events were deleted in the UI). They come back whatever `updated_since` says.
+- Visibility and approval: events carry `visibility` (PUBLIC, PRIVATE) and `approval_status`
+  (APPROVED, NEEDS_APPROVAL, NEEDS_HOST_VERIFICATION, REJECTED); listings return public,
+  approved events only unless `visibility`/`approval_status` name others (repeatable); PRIVATE
+  without the organization's key is a 403 on the events listing and returns nothing from the
+  deleted-events listing (README "List organization events", "List deleted organization
+  events"). Attendances are listed whatever their event's visibility or approval.
+- Deleted events: `updated_since` filters by the events' `modified_date` (README), which a
+  deletion does not change here (the reading that skips most deletions for a client filtering
+  by `deleted_date`).
+- `is_virtual` is an event field, and a virtual event may have a location (changelog
+  2020-03-31). A private address (`address_visibility` PRIVATE) reads `PRIVATE_ADDRESS` as the
+  venue and first address line (README "Location"), except to the owning organization's key.
+- Attendances carry `status` (REGISTERED, CONFIRMED, CANCELLED). When the requesting
+  organization is independent and the event's organization is coordinated, the attendance has
+  no `id`, its event is reduced to `event_type` and its timeslot has no `id` (README
+  "Attendance object"): here the primary organization is independent and promotes a
+  coordinated one.
+- Gone since the document: a person's attendances
+  (`/organizations/:id/people/:person_id/attendances`, removed per the 2019 changelog: 404 here)
+  and the event's `summary` field (changelog 2020-10-16).
+- People carry `person_id` (equal to `id`) and `user_id`; `id` and `person_id` are null for
+  new people, `user_id` is the canonical id (README "Person object").
 """
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 from dataclasses import dataclass, field
@@ -33,6 +69,15 @@ CITIES = (("Philadelphia", "PA"), ("Pittsburgh", "PA"), ("Atlanta", "GA"), ("Pho
           ("Detroit", "MI"), ("Milwaukee", "WI"), ("Las Vegas", "NV"), ("Denver", "CO"), ("Oakland", "CA"))
 VENUES = ("Campaign HQ", "Union Hall", "Public Library", "Community Center", "Café Olé", "St. Mark's Church", "")
 UTM_SOURCES = ("email", "facebook", "twitter", "sms", "partner", None)
+# README "Rate limits": GET requests per second
+RATE_LIMIT = 15
+# README "Location": the venue and first address line of a private location (a curly apostrophe)
+PRIVATE_ADDRESS = "This event\u2019s address is private. Sign up for more details"
+VISIBILITIES = ("PUBLIC", "PRIVATE")
+APPROVAL_STATUSES = ("APPROVED", "NEEDS_APPROVAL", "NEEDS_HOST_VERIFICATION", "REJECTED")
+ATTENDANCE_STATUSES = ("REGISTERED", "CONFIRMED", "CANCELLED")
+# user ids are a separate sequence from person ids
+USER_ID_OFFSET = 700_000
 
 
 @dataclass(slots=True)
@@ -58,7 +103,6 @@ class Timeslot:
 class Event:
     id: int
     title: str
-    summary: str
     description: str
     sponsor_id: int
     timeslots: list[Timeslot]
@@ -68,6 +112,18 @@ class Event:
     high_priority: bool | None
     created_date: int
     modified_date: int
+    is_virtual: bool = False
+    visibility: str = "PUBLIC"
+    approval_status: str = "APPROVED"
+    address_visibility: str = "PUBLIC"
+
+
+@dataclass(slots=True)
+class DeletedEvent:
+    event: Event
+    deleted_date: int
+    # still listed by the organization events listing with every field but its id nulled
+    ghost: bool = False
 
 
 @dataclass(slots=True)
@@ -81,6 +137,9 @@ class MobilizePerson:
     sms_opt_in_status: str
     created_date: int
     modified_date: int
+    user_id: int = 0
+    # newer people have no person id (README: person_id "will eventually be ... null for new Persons")
+    has_person_id: bool = True
 
 
 @dataclass(slots=True)
@@ -93,13 +152,14 @@ class Attendance:
     referrer: dict
     created_date: int
     modified_date: int
+    status: str = "REGISTERED"
 
 
 @dataclass
 class MobilizeData:
     organizations: dict[int, Organization]
     events: dict[int, Event]
-    deleted_events: dict[int, tuple[int, int]]  # id -> (sponsor id, deleted_date)
+    deleted_events: dict[int, DeletedEvent]
     people: dict[int, MobilizePerson]
     attendances: dict[int, Attendance]
     next_ids: dict[str, int]
@@ -112,21 +172,38 @@ class MobilizeData:
         """The organization and the ones it promotes: whose events it lists."""
         return {org_id, *self.organizations[org_id].promotes}
 
+    def delete_event(self, event_id: int, when: int, ghost: bool) -> None:
+        self.deleted_events[event_id] = DeletedEvent(self.events.pop(event_id), when, ghost)
+
 
 # --- the world's Mobilize slice --------------------------------------------------------
 
 def _organizations(now: int) -> dict[int, Organization]:
+    # the primary organization is independent and promotes a coordinated campaign: its RSVPs
+    # come without ids (README "Attendance object")
     specs = [
-        (1, "Keystone Organizing Project", "PA", [2, 3]),
-        (2, "Philly Tenants Union", "PA", []),
-        (3, "Sunrise Pittsburgh", "PA", []),
-        (4, "Arizona Voter Alliance", "AZ", []),
-        (5, "Great Lakes Climate Action", "MI", []),
+        (1, "Keystone Organizing Project", "PA", False, [2, 3]),
+        (2, "Philly Tenants Union", "PA", False, []),
+        (3, "Lee for Pennsylvania", "PA", True, []),
+        (4, "Arizona Voter Alliance", "AZ", False, []),
+        (5, "Great Lakes Climate Action", "MI", True, []),
     ]
     return {
         org_id: Organization(org_id, name, re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"),
-                             org_id % 2 == 1, state, now - 400 * DAY + org_id * DAY, now - 30 * DAY + org_id, promotes)
-        for org_id, name, state, promotes in specs
+                             coordinated, state, now - 400 * DAY + org_id * DAY, now - 30 * DAY + org_id, promotes)
+        for org_id, name, state, coordinated, promotes in specs
+    }
+
+
+def _location(rng: random.Random, city: str, region: str) -> dict:
+    return {
+        "venue": rng.choice(VENUES),
+        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St", rng.choice(["", "Suite 2"])],
+        "locality": city,
+        "region": region,
+        "postal_code": f"{rng.randrange(10000, 99999)}",
+        "location": None if rng.random() < 0.05 else {
+            "latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6)},
     }
 
 
@@ -142,23 +219,19 @@ def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_ti
         start = first_start + n * 7 * DAY
         timeslots.append(Timeslot(next_timeslot[0], start, start + rng.choice((3600, 7200, 10800))))
     virtual = event_type in ("PHONE_BANK", "TEXT_BANK") or rng.random() < 0.1
-    location = None if virtual else {
-        "venue": rng.choice(VENUES),
-        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St", rng.choice(["", "Suite 2"])],
-        "locality": city,
-        "region": region,
-        "postal_code": f"{rng.randrange(10000, 99999)}",
-        "location": None if rng.random() < 0.05 else {
-            "latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6)},
-    }
+    # changelog 2020-03-31: "Virtual events can now have locations"
+    location = None if virtual and rng.random() < 0.7 else _location(rng, city, region)
     title = f"{event_type.replace('_', ' ').title()} in {city} #{event_id}"
     return Event(
-        id=event_id, title=title, summary=f"Join us, {city}!",
+        id=event_id, title=title,
         description=f"<p>Bring a friend &amp; water. We'll meet at the \"{rng.choice(VENUES) or 'usual spot'}\".</p>",
         sponsor_id=sponsor_id, timeslots=timeslots, location=location,
         timezone=rng.choice(TIMEZONES), event_type=event_type,
         high_priority=rng.choice((True, False, None)),
         created_date=created, modified_date=created + rng.randrange(0, now - created),
+        is_virtual=virtual, visibility="PRIVATE" if rng.random() < 0.12 else "PUBLIC",
+        approval_status=rng.choices(APPROVAL_STATUSES, weights=(80, 10, 6, 4))[0],
+        address_visibility="PRIVATE" if location and rng.random() < 0.2 else "PUBLIC",
     )
 
 
@@ -183,9 +256,17 @@ def generate(world: World) -> MobilizeData:
     for event_id in range(1, event_count + 1):
         events[event_id] = _event(event_id, rng.choice(sponsors), rng, now, next_timeslot)
 
-    deleted_events: dict[int, tuple[int, int]] = {}
-    for event_id in list(events)[:: 25]:
-        deleted_events[event_id] = (events.pop(event_id).sponsor_id, now - rng.randrange(DAY, 30 * DAY))
+    # every organization with events has one at a private address (README "Location")
+    for sponsor in organizations:
+        theirs = [e for e in events.values() if e.sponsor_id == sponsor]
+        placed = [e for e in theirs if e.location] or theirs[:1]
+        for event in placed[:1]:
+            event.location = event.location or _location(rng, *rng.choice(CITIES))
+            event.address_visibility = "PRIVATE"
+
+    deleted_events: dict[int, DeletedEvent] = {}
+    for n, event_id in enumerate(list(events)[:: 25]):
+        deleted_events[event_id] = DeletedEvent(events.pop(event_id), now - rng.randrange(DAY, 30 * DAY), n % 2 == 0)
 
     people: dict[int, MobilizePerson] = {}
     for person in world.persons:
@@ -198,8 +279,9 @@ def generate(world: World) -> MobilizeData:
         people[mobilize_id] = MobilizePerson(
             mobilize_id, contact.given_name, contact.family_name, contact.email, contact.phone,
             contact.postal_code, rng.choice(("UNSPECIFIED", "OPT_IN", "OPT_IN", "OPT_OUT")),
-            created, created + rng.randrange(0, now - created))
-        world.truth.append(("mobilize", str(mobilize_id), person.key))
+            created, created + rng.randrange(0, now - created), USER_ID_OFFSET + person.key,
+            has_person_id=created < now - 60 * DAY)
+        world.truth.append(("mobilize", person_key(people[mobilize_id]), person.key))
 
     listed = [e for e in events.values() if e.sponsor_id in organizations[PRIMARY_ORG_ID].promotes or e.sponsor_id == PRIMARY_ORG_ID]
     attendances: dict[int, Attendance] = {}
@@ -207,12 +289,13 @@ def generate(world: World) -> MobilizeData:
         for event in rng.sample(listed, min(len(listed), rng.choice((0, 1, 1, 2, 3, 4)))):
             timeslot = rng.choice(event.timeslots)
             past = timeslot.end_date < now
-            attended = (rng.random() < 0.7) if past and rng.random() < 0.9 else None
+            status = rng.choices(ATTENDANCE_STATUSES, weights=(70, 20, 10))[0]
+            attended = (rng.random() < 0.7) if past and status != "CANCELLED" and rng.random() < 0.9 else None
             created = max(person.created_date, event.created_date) + rng.randrange(0, DAY)
             attendance_id = len(attendances) + 1
             attendances[attendance_id] = Attendance(
                 attendance_id, person.id, event.id, timeslot.id, attended, _referrer(rng),
-                created, created + rng.randrange(0, max(1, min(20 * DAY, now - created))))
+                created, created + rng.randrange(0, max(1, min(20 * DAY, now - created))), status)
     next_ids = {"event": event_count, "timeslot": next_timeslot[0], "attendance": len(attendances),
                 "person": 1000 + len(world.persons)}
     return MobilizeData(organizations, events, deleted_events, people, attendances, next_ids)
@@ -233,11 +316,13 @@ def advance(world: World, fraction: float) -> None:
         event.title = f"{event.title} (updated)"
         event.modified_date = now
     for event in changes(list(data.events.values())):
-        data.deleted_events[event.id] = (event.sponsor_id, now)
-        del data.events[event.id]
+        # a deletion leaves the event's modified_date as it was
+        data.delete_event(event.id, now, ghost=rng.random() < 0.5)
     for attendance in changes(list(data.attendances.values())):
         attendance.attended = rng.choice((True, False))
         attendance.modified_date = now
+    for attendance in changes(list(data.attendances.values())):
+        attendance.status, attendance.attended, attendance.modified_date = "CANCELLED", None, now
     new_event = _event(data.new_id("event"), PRIMARY_ORG_ID, rng, now, [data.next_ids["timeslot"]])
     data.next_ids["timeslot"] = new_event.timeslots[-1].id
     new_event.created_date = new_event.modified_date = now
@@ -275,9 +360,16 @@ def _timeslot_json(slot: Timeslot) -> dict:
     return {"id": slot.id, "start_date": slot.start_date, "end_date": slot.end_date}
 
 
+def person_key(person: MobilizePerson) -> str:
+    """The id the warehouse knows a person by: the person id, else `user:<user_id>`."""
+    return str(person.id) if person.has_person_id else f"user:{person.user_id}"
+
+
 def _person_json(person: MobilizePerson) -> dict:
+    person_id = person.id if person.has_person_id else None
     return {
-        "id": person.id, "created_date": person.created_date, "modified_date": person.modified_date,
+        "id": person_id, "person_id": person_id, "user_id": person.user_id,
+        "created_date": person.created_date, "modified_date": person.modified_date,
         "given_name": person.given_name, "family_name": person.family_name,
         "email_addresses": [{"primary": True, "address": person.email}] if person.email else [],
         "phone_numbers": [{"primary": True, "number": person.phone}] if person.phone else [],
@@ -301,8 +393,6 @@ class MobilizeApi:
             Rule(f"{API_PREFIX}/organizations/<org_id>/events/deleted", endpoint="org_deleted_events"),
             Rule(f"{API_PREFIX}/organizations/<org_id>/people", endpoint="org_people", defaults={"auth": True}),
             Rule(f"{API_PREFIX}/organizations/<org_id>/attendances", endpoint="org_attendances", defaults={"auth": True}),
-            Rule(f"{API_PREFIX}/organizations/<org_id>/people/<person_id>/attendances", endpoint="person_attendances",
-                 defaults={"auth": True}),
         ], strict_slashes=False)
         # filtered listings of the current world version; paging slices them
         self._listings = ListingCache()
@@ -318,8 +408,9 @@ class MobilizeApi:
             if request.method != "GET":
                 raise ApiError(405, {"detail": f'Method "{request.method}" not allowed.'})
             ids = {k: _integer(k, v, status=404) for k, v in args.items()}
-            query = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k not in ("page", "per_page")))
-            key = (endpoint, tuple(sorted(ids.items())), query, self.world.version)
+            query = tuple(sorted((k, v) for k, v in request.args.items(multi=True)
+                                 if k not in ("page", "per_page", "cursor")))
+            key = (endpoint, tuple(sorted(ids.items())), query, "Authorization" in request.headers, self.world.version)
             listing = self._listings.get(key, lambda: getattr(self, f"_{endpoint}")(request, **ids))
             return self._page(request, *listing)
         except ApiError as error:
@@ -339,7 +430,8 @@ class MobilizeApi:
     # --- paging and filters ---------------------------------------------------------
     def _page(self, request: Request, items: list, render) -> Response:  # noqa: ANN001
         per_page = _integer("per_page", request.args.get("per_page", DEFAULT_PER_PAGE))
-        page = _integer("page", request.args.get("page", 1), status=404)
+        page = _cursor_page(request.args["cursor"]) if "cursor" in request.args else \
+            _integer("page", request.args.get("page", 1), status=404)
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ApiError(400, {"per_page": [f"Ensure this value is between 1 and {MAX_PER_PAGE}."]})
         last_page = max(1, -(-len(items) // per_page))
@@ -347,8 +439,8 @@ class MobilizeApi:
             raise ApiError(404, {"detail": "Invalid page."})
 
         def link(number: int) -> str:
-            query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(number))]
-            return f"{request.base_url}?{urlencode(query)}"
+            query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "cursor")]
+            return f"{request.base_url}?{urlencode(query + [('cursor', _cursor(number))])}"
 
         return json_response({
             "count": len(items),
@@ -375,20 +467,34 @@ class MobilizeApi:
     def _events(self, request: Request) -> tuple[list, object]:
         org_ids = [_integer("organization_id", v) for v in request.args.getlist("organization_id")]
         sponsors = set(org_ids) if org_ids else None
-        return self._event_list(request, sponsors)
+        return self._event_list(request, sponsors, requester=None)
 
     def _org_events(self, request: Request, org_id: int) -> tuple[list, object]:
         self._organization(org_id)
-        return self._event_list(request, self.data.promoters_of(org_id))
+        requester = org_id if "Authorization" in request.headers else None
+        if "PRIVATE" in _visibilities(request) and requester is None:
+            raise ApiError(403, {"detail": "You do not have permission to view private events."})
+        result, render = self._event_list(request, self.data.promoters_of(org_id), requester)
+        # issue #69: deleted events listed with every field but the id and timeslot dates nulled
+        ghosts = [(deleted.event, None) for deleted in self.data.deleted_events.values()
+                  if deleted.ghost and deleted.event.sponsor_id in self.data.promoters_of(org_id)
+                  and self._shown(deleted.event, request, requester)]
+        return sorted(result + ghosts, key=lambda item: item[0].id), render
 
-    def _event_list(self, request: Request, sponsors: set[int] | None) -> tuple[list, object]:
+    def _shown(self, event: Event, request: Request, requester: int | None) -> bool:
+        """Public, approved events unless the request names other visibilities and statuses."""
+        visible = event.visibility in _visibilities(request) and (event.visibility == "PUBLIC" or requester is not None)
+        return visible and event.approval_status in _approval_statuses(request)
+
+    def _event_list(self, request: Request, sponsors: set[int] | None, requester: int | None) -> tuple[list, object]:
         since = _updated_since(request)
         slot_filters = [(field_name, *_comparison(field_name, raw))
                         for field_name in ("timeslot_start", "timeslot_end")
                         for raw in request.args.getlist(field_name)]
         result = []
         for event in sorted(self.data.events.values(), key=lambda e: e.id):
-            if event.modified_date < since or (sponsors is not None and event.sponsor_id not in sponsors):
+            if (event.modified_date < since or (sponsors is not None and event.sponsor_id not in sponsors)
+                    or not self._shown(event, request, requester)):
                 continue
             slots = [s for s in event.timeslots if all(
                 _compare(s.start_date if f == "timeslot_start" else s.end_date, op, value)
@@ -396,32 +502,46 @@ class MobilizeApi:
             if slot_filters and not slots:
                 continue
             result.append((event, slots))
-        return result, lambda item: self._event_json(*item)
 
-    def _event_json(self, event: Event, slots: list[Timeslot]) -> dict:
+        def render(item: tuple[Event, list[Timeslot] | None]) -> dict:
+            event, slots = item
+            return _ghost_json(event) if slots is None else self._event_json(event, slots, requester)
+        return result, render
+
+    def _event_json(self, event: Event, slots: list[Timeslot], requester: int | None) -> dict:
         org = self.data.organizations[event.sponsor_id]
+        location = event.location
+        if location and event.address_visibility == "PRIVATE" and requester != event.sponsor_id:
+            location = {**location, "venue": PRIVATE_ADDRESS,
+                        "address_lines": [PRIVATE_ADDRESS, *location["address_lines"][1:]]}
         return {
-            "id": event.id, "title": event.title, "summary": event.summary, "description": event.description,
+            "id": event.id, "title": event.title, "description": event.description,
             "featured_image_url": "", "high_priority": event.high_priority, "sponsor": _org_json(org),
             "timeslots": [_timeslot_json(s) for s in slots],
-            "location": event.location, "timezone": event.timezone, "event_type": event.event_type,
+            "location": location, "timezone": event.timezone, "event_type": event.event_type,
             "browser_url": f"https://www.mobilize.us/{org.slug}/event/{event.id}/",
             "created_date": event.created_date, "modified_date": event.modified_date,
+            "is_virtual": event.is_virtual, "visibility": event.visibility,
+            "approval_status": event.approval_status, "address_visibility": event.address_visibility,
         }
 
     def _deleted_events(self, request: Request) -> tuple[list, object]:
         org_ids = {_integer("organization_id", v) for v in request.args.getlist("organization_id")}
-        return self._deleted_list(request, org_ids or None)
+        return self._deleted_list(request, org_ids or None, requester=None)
 
     def _org_deleted_events(self, request: Request, org_id: int) -> tuple[list, object]:
         self._organization(org_id)
-        return self._deleted_list(request, self.data.promoters_of(org_id))
+        requester = org_id if "Authorization" in request.headers else None
+        return self._deleted_list(request, self.data.promoters_of(org_id), requester)
 
-    def _deleted_list(self, request: Request, sponsors: set[int] | None) -> tuple[list, object]:
+    def _deleted_list(self, request: Request, sponsors: set[int] | None, requester: int | None) -> tuple[list, object]:
+        # README: `updated_since` filters deleted events by the events' modified_date
         since = _updated_since(request)
-        return [{"id": event_id, "deleted_date": deleted}
-                for event_id, (sponsor, deleted) in sorted(self.data.deleted_events.items())
-                if deleted >= since and (sponsors is None or sponsor in sponsors)], dict
+        return [{"id": event_id, "deleted_date": deleted.deleted_date}
+                for event_id, deleted in sorted(self.data.deleted_events.items())
+                if deleted.event.modified_date >= since
+                and (sponsors is None or deleted.event.sponsor_id in sponsors)
+                and self._shown(deleted.event, request, requester)], dict
 
     def _org_people(self, request: Request, org_id: int) -> tuple[list, object]:
         self._organization(org_id)
@@ -432,38 +552,76 @@ class MobilizeApi:
 
     def _org_attendances(self, request: Request, org_id: int) -> tuple[list, object]:
         self._organization(org_id)
-        return self._attendance_list(request, org_id, person_id=None)
+        return self._attendance_list(request, org_id)
 
-    def _person_attendances(self, request: Request, org_id: int, person_id: int) -> tuple[list, object]:
-        self._organization(org_id)
-        if person_id not in self.data.people:
-            raise ApiError(404, {"detail": "Not found."})
-        return self._attendance_list(request, org_id, person_id)
-
-    def _attendance_list(self, request: Request, org_id: int, person_id: int | None) -> tuple[list, object]:
+    def _attendance_list(self, request: Request, org_id: int) -> tuple[list, object]:
         since = _updated_since(request)
         sponsors = self.data.promoters_of(org_id)
         result = []
         for attendance in sorted(self.data.attendances.values(), key=lambda a: a.id):
             event = self.data.events.get(attendance.event_id)
-            if (event is None or attendance.modified_date < since or event.sponsor_id not in sponsors
-                    or (person_id is not None and attendance.person_id != person_id)):
+            if event is None or attendance.modified_date < since or event.sponsor_id not in sponsors:
                 continue
             result.append((attendance, event))
-        sponsor = _org_json(self.data.organizations[org_id])
+        requester = self.data.organizations[org_id]
 
         def render(item: tuple[Attendance, Event]) -> dict:
             attendance, event = item
-            slot = next(s for s in event.timeslots if s.id == attendance.timeslot_id)
-            return {
+            slot = _timeslot_json(next(s for s in event.timeslots if s.id == attendance.timeslot_id))
+            rendered = {
                 "id": attendance.id, "created_date": attendance.created_date,
                 "modified_date": attendance.modified_date,
                 "person": _person_json(self.data.people[attendance.person_id]),
-                "event": self._event_json(event, event.timeslots), "timeslot": _timeslot_json(slot),
+                "event": self._event_json(event, event.timeslots, org_id), "timeslot": slot,
                 # the promoting organization when there is one, else the event's own
-                "sponsor": sponsor, "attended": attendance.attended, "referrer": attendance.referrer,
+                "sponsor": _org_json(requester), "status": attendance.status,
+                "attended": attendance.attended, "referrer": attendance.referrer,
             }
+            if not requester.is_coordinated and self.data.organizations[event.sponsor_id].is_coordinated:
+                # README "Attendance object": an independent organization reading a coordinated one's RSVP
+                del rendered["id"], slot["id"]
+                rendered["event"] = {"event_type": event.event_type}
+            return rendered
         return result, render
+
+
+def _ghost_json(event: Event) -> dict:
+    """A deleted event as issue #69 shows it: nulls but for the id, defaults and timeslot dates."""
+    return {
+        "id": event.id, "title": None, "description": None, "featured_image_url": None,
+        "high_priority": False, "sponsor": None, "location": None, "timezone": event.timezone,
+        "event_type": None, "browser_url": None, "created_date": None, "modified_date": None,
+        "is_virtual": event.is_virtual, "visibility": None, "approval_status": None, "address_visibility": "PUBLIC",
+        "contact": None, "tags": None, "created_by_volunteer_host": False, "accessibility_notes": None,
+        "timeslots": [{"id": None, "start_date": s.start_date, "end_date": s.end_date, "is_full": False}
+                      for s in event.timeslots],
+    }
+
+
+def _cursor(page: int) -> str:
+    return base64.urlsafe_b64encode(f"p={page}".encode()).decode()
+
+
+def _cursor_page(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("p="))
+    except ValueError:
+        raise ApiError(404, {"detail": "Invalid cursor"}) from None
+
+
+def _choices(request: Request, name: str, allowed: tuple[str, ...], default: str) -> set[str]:
+    chosen = set(request.args.getlist(name)) or {default}
+    if not chosen <= set(allowed):
+        raise ApiError(400, {name: [f"Select one or more of {', '.join(allowed)}."]})
+    return chosen
+
+
+def _visibilities(request: Request) -> set[str]:
+    return _choices(request, "visibility", VISIBILITIES, "PUBLIC")
+
+
+def _approval_statuses(request: Request) -> set[str]:
+    return _choices(request, "approval_status", APPROVAL_STATUSES, "APPROVED")
 
 
 def _integer(name: str, raw: object, status: int = 400) -> int:
@@ -492,9 +650,9 @@ def _compare(value: int, op: str, bound: int) -> bool:
     return {"gte": value >= bound, "gt": value > bound, "lte": value <= bound, "lt": value < bound}[op]
 
 
-def serve(world: World, api_key: str, *, rate_limit: float | None = None, port: int = 0) -> FakeService:
-    """A started-on-demand fake Mobilize API over `world` (call `.start()` or use `with`)."""
-    return FakeService(MobilizeApi(world, api_key), name="mobilize", rate_limit=rate_limit,
+def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, port: int = 0) -> FakeService:
+    """A fake Mobilize API over `world`, 15 requests in any one second (call `.start()` or use `with`)."""
+    return FakeService(MobilizeApi(world, api_key), name="mobilize", rate_limit=rate_limit, strict_window=True,
                        error_body=_error_response, port=port)
 
 

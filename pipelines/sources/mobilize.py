@@ -1,15 +1,26 @@
 """MobilizeAmerica: organizations, events (+ timeslots), deleted events, people, attendances.
 
-Specification: `../shared/seeds/000_a724c45019be6897.txt`. Every collection pages with
-`page`/`per_page` and a `next` link; the changing ones take `updated_since` (unix
-seconds) and are loaded incrementally from the highest `modified_date` seen, merged on
-`id`. An organization's event listing includes the events of organizations it promotes.
-Cursors are kept per organization, so one organization's activity never hides another's.
+Specification: `../shared/seeds/000_a724c45019be6897.txt`, amended by what the live API does
+today (`../shared/reference/vendor-behaviour.md`; the fake in `pipelines/sandbox/mobilize.py`
+cites the evidence). Every collection follows the `next` links as given (they carry a
+`cursor`); the changing ones take `updated_since` (unix seconds) and are loaded incrementally
+from the highest `modified_date` seen, merged on a key that survives the API's omissions: an
+attendance read by an independent organization from a coordinated one has no id, and new
+people have no person id, only a `user_id`. Rows without a cursor value or a key (issue #69's
+deleted events with every field null) never fail a sync or move a cursor: they land in
+`incomplete_<table>`, counted in the run summary. Events and deleted events are asked for in
+every visibility and approval status, since private and unapproved events are the
+organization's data too. Deleted events are read whole on every run: their `updated_since`
+filters by the events' `modified_date`, which a deletion need not change. An organization's
+event listing includes the events of organizations it promotes. Cursors are kept per
+organization, so one organization's activity never hides another's.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+import hashlib
+import json
+from typing import Callable, Iterator, Sequence
 
 import dlt
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
@@ -47,13 +58,71 @@ NULLABLE_COLUMNS = {
     "organizations": {"race_type": "text", "promoted_by_organization_id": "bigint"},
     "events": {"high_priority": "bool", "sponsor__race_type": "text", "location__location__latitude": "double",
                "location__location__longitude": "double", "location__venue": "text",
-               "location__locality": "text", "location__region": "text", "location__postal_code": "text"},
-    "attendances": {"attended": "bool"},
+               "location__locality": "text", "location__region": "text", "location__postal_code": "text",
+               "is_virtual": "bool", "visibility": "text", "approval_status": "text", "address_visibility": "text"},
+    "people": {"person_id": "bigint", "user_id": "bigint"},
+    "attendances": {"attended": "bool", "status": "text"},
+}
+
+# every value of the listings' `visibility` and `approval_status` filters: the defaults are
+# public and approved only, and private or unapproved events are the organization's data too
+EVENT_FILTERS = {
+    "visibility": ["PUBLIC", "PRIVATE"],
+    "approval_status": ["APPROVED", "NEEDS_APPROVAL", "NEEDS_HOST_VERIFICATION", "REJECTED"],
 }
 
 
 def _column_hints(table: str) -> dict:
     return column_hints(JSON_COLUMNS.get(table, ()), NULLABLE_COLUMNS.get(table))
+
+
+def person_key(person: dict | None) -> str | None:
+    """A person's id as text; `user:<user_id>` for new people, whose person id is null."""
+    person = person or {}
+    person_id = person.get("id") or person.get("person_id")
+    if person_id is not None:
+        return str(person_id)
+    return f"user:{person['user_id']}" if person.get("user_id") is not None else None
+
+
+def attendance_key(attendance: dict) -> str | None:
+    """The attendance id as text; for an id-less attendance, a digest of what identifies it.
+
+    An independent organization reading a coordinated one's RSVP gets no attendance id, no
+    timeslot id and only the event's type: who, when they signed up, and the timeslot's dates
+    are what is left, and they do not change between runs.
+    """
+    if attendance.get("id") is not None:
+        return str(attendance["id"])
+    who = person_key(attendance.get("person"))
+    if who is None or attendance.get("created_date") is None:
+        return None
+    timeslot = attendance.get("timeslot") or {}
+    event = attendance.get("event") or {}
+    return "derived:" + _digest([who, attendance["created_date"], timeslot.get("start_date"),
+                                 timeslot.get("end_date"), event.get("event_type")])
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def vendor_id(row: dict) -> object:
+    return row.get("id")
+
+
+# table -> (merge key column, how a row's key is computed, cursor column or None to read whole)
+COLLECTIONS: dict[str, tuple[str, Callable[[dict], object], str | None]] = {
+    "organizations": ("id", vendor_id, "modified_date"),
+    "events": ("id", vendor_id, "modified_date"),
+    "deleted_events": ("id", vendor_id, None),
+    "people": ("person_key", person_key, "modified_date"),
+    "attendances": ("attendance_key", attendance_key, "modified_date"),
+}
+# what each configured organization lists, and where
+ORGANIZATION_COLLECTIONS = {"events": "events", "deleted_events": "events/deleted", "people": "people",
+                            "attendances": "attendances"}
+FILTERED_COLLECTIONS = ("events", "deleted_events")
 
 
 @dlt.source(name="mobilize")
@@ -62,7 +131,7 @@ def mobilize_source(
     api_key: str = dlt.secrets.value,
     base_url: str = dlt.config.value,
     per_page: int = 100,
-    requests_per_second: float = 10.0,
+    requests_per_second: float = 14.0,
     max_attempts: int = 5,
     backoff_factor: float = 1.0,
     timeout: float = 60.0,
@@ -73,6 +142,7 @@ def mobilize_source(
         credential_variable=API_KEY_VARIABLE,
         policy=HttpPolicy(requests_per_second, max_attempts, backoff_factor, timeout=timeout),
         auth=BearerTokenAuth(api_key),
+        # the `next` link carries the paging cursor and every filter: followed as given
         paginator=JSONLinkPaginator(next_url_path="next"),
         data_selector="data",
     )
@@ -80,31 +150,63 @@ def mobilize_source(
     def pages(path: str, **params: object) -> Iterator[list[dict]]:
         yield from client.paginate(path, params={"per_page": per_page, **params})
 
-    def incremental_collection(table: str, path: str, cursor: str, resource_name: str):  # noqa: ANN202
-        @dlt.resource(name=resource_name, table_name=table, primary_key="id",
-                      write_disposition="merge", columns=_column_hints(table))
-        def collection(
-            updated_since: dlt.sources.incremental[int] = dlt.sources.incremental(cursor),
-        ) -> Iterator[list[dict]]:
-            since = updated_since.last_value
-            yield from pages(path, **({"updated_since": since} if since is not None else {}))
-
-        return collection
-
     orgs = organization_ids(organization_id)
-    resources = [
-        incremental_collection("organizations", "organizations", "modified_date", "organizations")
-        .add_filter(lambda org: org["id"] in orgs),
-        promoted_organizations(orgs, pages),
-    ]
+    organizations = incremental_collection("organizations", "organizations", COLLECTIONS["organizations"], pages)
+    resources = [organizations.add_filter(lambda org: org.get("id") in orgs), promoted_organizations(orgs, pages)]
     # one resource per organization and collection: dlt keeps a cursor per resource
     for org in orgs:
-        for table, cursor in (("events", "modified_date"), ("deleted_events", "deleted_date"),
-                              ("people", "modified_date"), ("attendances", "modified_date")):
-            path = f"organizations/{org}/{'events/deleted' if table == 'deleted_events' else table}"
-            resource = incremental_collection(table, path, cursor, f"{table}_org_{org}")
-            resources.append(resource.add_map(_tag_organization(org)))
+        for table, path in ORGANIZATION_COLLECTIONS.items():
+            resources.append(incremental_collection(
+                table, f"organizations/{org}/{path}", COLLECTIONS[table], pages, f"{table}_org_{org}", org,
+                EVENT_FILTERS if table in FILTERED_COLLECTIONS else {}))
     return resources
+
+
+def incremental_collection(table: str, path: str, spec: tuple, pages, resource_name: str | None = None,  # noqa: ANN001
+                           listed_by: int | None = None, params: dict | None = None) -> dlt.sources.DltResource:
+    """A collection merged on its key; with a cursor, read from the highest one loaded.
+
+    `listed_by`: the configured organization whose listing this is, recorded on every row.
+    """
+    key_column, key_of, cursor = spec
+    # rows without a cursor value pass dlt's incremental untouched and are set aside below
+    since = dlt.sources.incremental(cursor, on_cursor_value_missing="include") if cursor else None
+
+    @dlt.resource(name=resource_name or table, table_name=table, primary_key=key_column,
+                  write_disposition="merge", columns=_column_hints(table))
+    def collection(updated_since: dlt.sources.incremental[int] | None = since) -> Iterator[object]:
+        last = updated_since.last_value if updated_since is not None else None
+        for page in pages(path, **(params or {}), **({"updated_since": last} if last is not None else {})):
+            if listed_by is not None:
+                page = [{**row, "listed_by_organization_id": listed_by} for row in page]
+            yield from _split_incomplete(table, page, key_column, key_of, cursor)
+
+    return collection
+
+
+def _split_incomplete(table: str, page: list[dict], key_column: str, key_of, cursor: str | None) -> Iterator[object]:  # noqa: ANN001
+    """The page's usable rows, keyed; rows without a key or cursor go to `incomplete_<table>`."""
+    complete, incomplete = [], []
+    for row in page:
+        key = key_of(row)
+        if key is None or (cursor is not None and row.get(cursor) is None):
+            incomplete.append({**row, "row_key": _digest(row)})
+        else:
+            complete.append(_with_person_key({**row, key_column: key} if key_column != "id" else row))
+    if complete:
+        yield complete
+    if incomplete:
+        # keyed by content: the same incomplete row served again is merged, not added
+        yield dlt.mark.with_hints(incomplete, dlt.mark.make_hints(
+            table_name=f"incomplete_{table}", primary_key="row_key", write_disposition="merge"),
+            create_table_variant=True)
+
+
+def _with_person_key(row: dict) -> dict:
+    """An attendance names its person by the same key as the people table."""
+    if isinstance(row.get("person"), dict):
+        row["person_key"] = person_key(row["person"])
+    return row
 
 
 def promoted_organizations(orgs: list[int], pages) -> dlt.sources.DltResource:  # noqa: ANN001
@@ -118,13 +220,3 @@ def promoted_organizations(orgs: list[int], pages) -> dlt.sources.DltResource:  
                 yield [{**item, "promoted_by_organization_id": org} for item in page]
 
     return promoted
-
-
-def _tag_organization(org: int):  # noqa: ANN202
-    """Record which configured organization a row was listed under."""
-
-    def tag(row: dict) -> dict:
-        row["listed_by_organization_id"] = org
-        return row
-
-    return tag

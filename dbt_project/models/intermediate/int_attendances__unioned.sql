@@ -1,6 +1,6 @@
 {#- One row per RSVP from every source with attendances, keyed to its source person and occurrence. -#}
 with mobilize_attendances as (
-    select * from {{ ref('stg_mobilize__attendances') }}
+    select * from {{ ref('int_mobilize_attendances__linked') }}
 ),
 
 action_network_attendances as (
@@ -18,17 +18,14 @@ mobilize as (
         person_id as source_person_id,
         event_id as source_event_id,
         timeslot_id,
-        -- Mobilize records only whether the person came
+        -- status: REGISTERED, CONFIRMED or CANCELLED; attended: whether the person came
         case
+            when status = 'CANCELLED' then 'cancelled'
             when attended then 'attended'
             when not attended then 'no_show'
             else 'accepted'
         end as status,
-        case
-            when attended then 'attended=true'
-            when not attended then 'attended=false'
-            else 'attended=null'
-        end as source_status,
+        status as source_status,
         attended,
         created_at as rsvp_at,
         updated_at,

@@ -18,6 +18,8 @@ rsvps as (
         source || ':' || source_event_id as target_key,
         rsvp_at as action_at
     from attendances
+    -- a cancelled sign-up is not an RSVP
+    where status is distinct from 'cancelled'
 ),
 
 attended as (

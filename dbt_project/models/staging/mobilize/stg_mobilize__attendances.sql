@@ -4,10 +4,16 @@ with source as (
 
 final as (
     select
-        cast(id as varchar) as attendance_id,
-        json_extract_string(person, '$.id') as person_id,
+        -- the attendance id, or a digest for an RSVP Mobilize sends without one
+        coalesce(attendance_key, cast(id as varchar)) as attendance_id,
+        coalesce(person_key, json_extract_string(person, '$.id')) as person_id,
         json_extract_string(event, '$.id') as event_id,
+        json_extract_string(event, '$.event_type') as event_type,
         json_extract_string(timeslot, '$.id') as timeslot_id,
+        {{ from_unix_seconds("cast(json_extract(timeslot, '$.start_date') as bigint)") }} as timeslot_start_at,
+        {{ from_unix_seconds("cast(json_extract(timeslot, '$.end_date') as bigint)") }} as timeslot_end_at,
+        cast(listed_by_organization_id as varchar) as listed_by_organization_id,
+        status,
         json_extract_string(sponsor, '$.id') as sponsor_organization_id,
         attended,
         json_extract_string(person, '$.given_name') as person_given_name,

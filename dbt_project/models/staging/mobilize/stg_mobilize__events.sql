@@ -6,6 +6,15 @@ deleted as (
     select * from {{ ref('stg_mobilize__deleted_events') }}
 ),
 
+-- issue #69: a deleted event can still be listed with every field null; served after the
+-- event was last loaded whole, it says the event is gone
+ghosts as (
+    select event_id, max(cast(load_id as double)) as last_seen_load
+    from {{ ref('stg_mobilize__incomplete_events') }}
+    where event_id is not null
+    group by event_id
+),
+
 final as (
     select
         cast(source.id as varchar) as event_id,
@@ -20,21 +29,29 @@ final as (
         source.high_priority,
         cast(source.sponsor__id as varchar) as sponsor_organization_id,
         source.sponsor__name as sponsor_organization_name,
-        nullif(source.location__venue, '') as venue,
-        nullif(json_extract_string(source.location__address_lines, '$[0]'), '') as address_line_1,
+        {{ mobilize_location_text('source.location__venue') }} as venue,
+        {{ mobilize_location_text("json_extract_string(source.location__address_lines, '$[0]')") }} as address_line_1,
         nullif(json_extract_string(source.location__address_lines, '$[1]'), '') as address_line_2,
         nullif(source.location__locality, '') as locality,
         nullif(source.location__region, '') as region,
         nullif(source.location__postal_code, '') as postal_code,
         source.location__location__latitude as latitude,
         source.location__location__longitude as longitude,
-        -- the API sends no location for a virtual event
-        source.location__locality is null and source.location__postal_code is null as is_virtual,
+        -- a field since 2020: virtual events may have a location
+        source.is_virtual,
+        source.visibility,
+        source.approval_status,
+        source.address_visibility,
         {{ from_unix_seconds('source.created_date') }} as created_at,
         {{ from_unix_seconds('source.modified_date') }} as updated_at,
-        deleted.deleted_at
+        coalesce(
+            deleted.deleted_at,
+            case when ghosts.last_seen_load > cast(source._dlt_load_id as double)
+                then to_timestamp(ghosts.last_seen_load) end
+        ) as deleted_at
     from source
     left join deleted on deleted.event_id = cast(source.id as varchar)
+    left join ghosts on ghosts.event_id = cast(source.id as varchar)
 )
 
 select * from final

@@ -4,7 +4,9 @@ with source as (
 
 final as (
     select
-        cast(id as varchar) as person_id,
+        -- the person id, or `user:<user_id>` for new people (whose person id is null)
+        coalesce(person_key, cast(id as varchar)) as person_id,
+        cast(user_id as varchar) as user_id,
         given_name,
         family_name,
         json_extract_string(email_addresses, '$[0].address') as email,
