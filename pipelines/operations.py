@@ -255,6 +255,8 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
         status.render(status.collect(warehouse), out.console, verbose=True)
     for r in results:
         if r.status == "failed":
+            if r.detail:
+                out.detail(f"{r.source}: the full error\n{r.detail}")
             out.error(f"{r.source}: {r.message} — {advice(r)}")
     if transform_code not in (None, 0):
         failures = runlog.latest(runlog.read(warehouse), "transform")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,12 +18,16 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines import REPO_ROOT, runlog
 from pipelines.redact import redact, scrub_file, secret_values
 from pipelines.sources import SOURCES, source_factory
+from pipelines.sources.http import time_budget
 from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
 
 __all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path", "sync", "sync_source",
            "transform", "warehouse_path"]
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# a source's sync stops requesting after this long (`[sync] time_budget_seconds`): a vendor whose
+# paging never ends must not hold the writer lock past the next scheduled jobs
+DEFAULT_TIME_BUDGET_SECONDS = 7200.0
 
 
 def pipeline_name(source: str) -> str:
@@ -34,6 +41,12 @@ class SyncResult:
     message: str = ""
     rows: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
+    detail: str = ""  # a failure's traceback, credentials masked: for --verbose and the log file
+
+
+def sync_setting(key: str, default: float) -> float:
+    value = dlt.config.get(f"sync.{key}")
+    return default if value is None else float(value)
 
 
 def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.Pipeline:
@@ -52,9 +65,14 @@ def root_cause(error: BaseException) -> BaseException:
     current: BaseException | None = error
     while current is not None and current not in chain:
         chain.append(current)
-        current = current.__cause__ or current.__context__
+        current = _cause(current)
     ours = [e for e in chain if type(e).__module__.startswith("pipelines")]
     return ours[0] if ours else chain[-1]
+
+
+def _cause(error: BaseException) -> BaseException | None:
+    """What an exception was raised from, unless it was raised `from None` (json's StopIteration)."""
+    return error.__cause__ or (None if error.__suppress_context__ else error.__context__)
 
 
 def is_configured(name: str) -> bool:
@@ -83,7 +101,8 @@ def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str
 
     pipeline = make_pipeline(name, warehouse, progress)
     try:
-        return _run(name, source, pipeline, refresh)
+        with time_budget(sync_setting("time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)):
+            return _run(name, source, pipeline, refresh)
     finally:
         # dlt's run trace keeps exception messages, and those can quote URLs that carry tokens
         scrub_file(Path(pipeline.working_dir) / "trace.pickle", secret_values())
@@ -100,10 +119,14 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
     except PipelineStepFailed as failed:
         cause = root_cause(failed)
         message = redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values())
-        return SyncResult(name, "failed", message, rejected=failed_jobs(failed))
+        return SyncResult(name, "failed", message, rejected=failed_jobs(failed), detail=traceback_text(failed))
     row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
+
+
+def traceback_text(error: BaseException) -> str:
+    return redact("".join(traceback.format_exception(error)), secret_values())
 
 
 def where_failed(failed: PipelineStepFailed) -> str:
@@ -114,7 +137,7 @@ def where_failed(failed: PipelineStepFailed) -> str:
         seen.append(current)
         if getattr(current, "pipe_name", None):
             return f"resource {current.pipe_name}, {failed.step} step: "
-        current = current.__cause__ or current.__context__
+        current = _cause(current)
     return f"{failed.step} step: "
 
 
@@ -135,7 +158,8 @@ def _direct_load(name: str, source, warehouse: Path) -> SyncResult:  # noqa: ANN
         summary = source.load_into(warehouse)
     except Exception as error:  # noqa: BLE001 - reported like a failed dlt run
         cause = root_cause(error)
-        return SyncResult(name, "failed", f"{type(cause).__name__}: {cause}")
+        return SyncResult(name, "failed", redact(f"{type(cause).__name__}: {cause}", secret_values()),
+                          detail=traceback_text(error))
     if summary.failures:
         return SyncResult(name, "failed", "; ".join(summary.failures) + f" (otherwise {summary.message()})",
                           summary.rows)
@@ -162,12 +186,33 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
     return results
 
 
+# prctl(2): the signal the kernel sends a process when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def _dies_with(parent: int):  # noqa: ANN202
+    """A `preexec_fn` tying the child's life to `parent`'s (Linux; elsewhere nothing)."""
+
+    def tie() -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the tie was made
+            os._exit(1)
+
+    return tie
+
+
 def dbt(*args: str, warehouse: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs the dbt CLI from this environment on the warehouse."""
+    """Runs the dbt CLI from this environment on the warehouse.
+
+    dbt writes the warehouse under our writer lock, which dies with this process: so dbt dies
+    with it too, even when this process is killed with SIGKILL, instead of writing on unlocked.
+    """
     executable = Path(sys.executable).parent / "dbt"
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse or warehouse_path())}
     command = [str(executable), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    return subprocess.run(command, env=env, check=check, cwd=DBT_PROJECT_DIR)
+    return subprocess.run(command, env=env, check=check, cwd=DBT_PROJECT_DIR, preexec_fn=_dies_with(os.getpid()))
 
 
 def transform(warehouse: Path | None = None) -> int:

@@ -1,0 +1,194 @@
+"""Vendors (or proxies in front of them) that misbehave without failing: issue 18's probes.
+
+Each test drives the product as users do (the runner or `python -m pipelines`) against the
+sandbox with one of the fakes' fault switches on, and counts requests instead of timing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
+from werkzeug.wrappers import Request
+
+from pipelines import runlog
+from pipelines.cli import main
+from pipelines.runner import sync
+from pipelines.sandbox import Sandbox
+from pipelines.sandbox.fakehttp import FakeService, json_response
+from pipelines.sources.http import HttpPolicy, PagingLoopError, VendorClient, VendorHttpError
+
+# a listing that loops is stopped long before this; the old code was not, and would run forever
+RUNAWAY_REQUESTS = 400
+
+
+@pytest.fixture(scope="module")
+def small_sandbox():
+    with Sandbox(people=60, seed=3, throttled=False) as running:
+        yield running
+
+
+@pytest.fixture
+def configured(small_sandbox, monkeypatch, warehouse):
+    for key, value in small_sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    for source in ("MOBILIZE", "ACTION_NETWORK"):
+        monkeypatch.setenv(f"SOURCES__{source}__PER_PAGE", "5")
+        monkeypatch.setenv(f"SOURCES__{source}__BACKOFF_FACTOR", "0.01")
+        monkeypatch.setenv(f"SOURCES__{source}__MAX_ATTEMPTS", "2")
+    for service in small_sandbox.services.values():
+        service.reset_log()
+    yield small_sandbox
+    for service in small_sandbox.services.values():
+        service.faults.loop_at_page = service.faults.html_pages = 0
+        service.faults.drip_bytes_per_second = 0.0
+
+
+def _stop_looping_after(service: FakeService, requests: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ends the fault after `requests`, so code that never detects the loop finishes (and fails the test)."""
+    handler = service.handler
+
+    def counting(request: Request):
+        if len(service.requests) >= requests:
+            service.faults.loop_at_page = 0
+        return handler(request)
+
+    monkeypatch.setattr(service, "handler", counting)
+
+
+@pytest.mark.parametrize("source", ["mobilize", "action_network"])
+def test_a_next_link_that_cycles_back_fails_naming_the_url(configured, warehouse, source, monkeypatch):
+    service = configured.services[source]
+    service.faults.loop_at_page = 3
+    _stop_looping_after(service, RUNAWAY_REQUESTS, monkeypatch)
+    [result] = sync([source], warehouse, echo=lambda _: None)
+    assert result.status == "failed", result
+    assert "PagingLoopError" in result.message and "already served" in result.message
+    assert f"{service.url}/" in result.message and "page=" in result.message
+    assert service.count() < 60, "stopped within a few pages of the loop"
+
+
+def test_a_listing_running_past_its_reported_total_pages_is_stopped():
+    def endless(request: Request):  # distinct pages forever, under a total that says there are two
+        page = int(request.args.get("page", 1))
+        return json_response({"total_pages": 2, "data": [{"id": page}],
+                              "next": f"{request.host_url}items?page={page + 1}&api_key=s3cret-key"})
+
+    with FakeService(endless, name="endless") as service:
+        client = VendorClient(vendor="Endless", base_url=service.url, credential_variable="X",
+                              policy=HttpPolicy(backoff_factor=0.01),
+                              paginator=JSONLinkPaginator(next_url_path="next"), data_selector="data")
+        with pytest.raises(PagingLoopError, match="said has 2") as error:
+            list(client.paginate("items"))
+        assert service.count() == 4
+    assert "s3cret-key" not in str(error.value) and "api_key=***" in str(error.value)
+
+
+def test_a_sync_past_its_time_budget_stops_before_its_next_request(configured, warehouse, monkeypatch):
+    monkeypatch.setenv("SYNC__TIME_BUDGET_SECONDS", "0")
+    [result] = sync(["mobilize"], warehouse, echo=lambda _: None)
+    assert result.status == "failed" and "TimeBudgetExceeded" in result.message, result
+    assert "time_budget_seconds" in result.message
+    assert configured.services["mobilize"].count() == 0
+
+
+def test_a_server_dripping_bytes_is_timed_out_per_request_not_per_read():
+    def page(request: Request):
+        return json_response({"data": [{"id": n, "padding": "x" * 40} for n in range(10)], "next": None})
+
+    with FakeService(page, name="drip") as service:
+        service.faults.drip_bytes_per_second = 64  # every read returns data well within the timeout
+        client = VendorClient(vendor="Drip", base_url=service.url, credential_variable="X",
+                              policy=HttpPolicy(max_attempts=2, backoff_factor=0.01, timeout=1),
+                              paginator=JSONLinkPaginator(next_url_path="next"), data_selector="data")
+        with pytest.raises(VendorHttpError, match="ReadTimeout"):
+            list(client.paginate("items"))
+        assert service.count() == 2, "each attempt was cut at its deadline, then retried once"
+
+
+def test_an_html_page_is_reported_as_a_decoding_error_with_its_url_and_the_traceback_is_logged(
+        configured, warehouse, tmp_path, capsys):
+    configured.services["mobilize"].faults.html_pages = 1
+    log_file = tmp_path / "sync.log"
+    assert main(["--log-file", str(log_file), "sync", "mobilize", "--no-transform"]) == 1
+    printed = capsys.readouterr()
+    assert "StopIteration" not in printed.err
+    assert "VendorDecodeError" in printed.err and "is not JSON" in printed.err and "text/html" in printed.err
+    assert f"{configured.services['mobilize'].url}/" in printed.err
+    assert "Traceback (most recent call last)" not in printed.err, "the traceback is for --verbose"
+    logged = log_file.read_text()
+    assert "Traceback (most recent call last)" in logged and "VendorDecodeError" in logged
+
+
+def test_credentials_in_urls_are_masked_on_the_console_and_in_the_run_log(configured, warehouse, monkeypatch, capsys):
+    monkeypatch.setenv("SOURCES__MOBILIZE__BASE_URL", "http://analyst:hunter2-password@127.0.0.1:9/v1")
+    assert main(["sync", "mobilize", "--no-transform"]) == 1
+    printed = capsys.readouterr()
+    assert "could not be reached" in printed.err
+    recorded = runlog.latest(runlog.read(warehouse), "mobilize")
+    for text in (printed.out + printed.err, recorded.message):
+        assert "hunter2-password" not in text and "analyst:***@127.0.0.1:9" in text
+
+
+def test_signed_download_links_are_masked_in_any_message():
+    from pipelines.redact import redact
+
+    link = ("https://bucket.s3.amazonaws.com/org/full/signatures.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            "&X-Amz-Credential=AKIAEXAMPLE%2F20261202&X-Amz-Security-Token=FwoGZXIvYXdz&X-Amz-Signature=9f0e1d"
+            "&Signature=abc123&Expires=1764700000")
+    masked = redact(f"download failed at {link}: 403", set())
+    for secret in ("AKIAEXAMPLE", "FwoGZXIvYXdz", "9f0e1d", "abc123"):
+        assert secret not in masked
+    assert "signatures.csv?" in masked and "Expires=1764700000" in masked
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in state  # a zombie has died and waits only to be reaped
+
+
+def test_dbt_dies_with_a_transform_killed_by_sigkill(tmp_path, warehouse):
+    """A stand-in `dbt` beside a stand-in interpreter (the runner runs the dbt next to sys.executable)."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipelines import REPO_ROOT
+
+    environment = tmp_path / "venv"
+    (environment / "bin").mkdir(parents=True)
+    venv = Path(sys.prefix)
+    shutil.copy(venv / "pyvenv.cfg", environment / "pyvenv.cfg")
+    (environment / "lib").symlink_to(venv / "lib")
+    (environment / "bin" / "python").symlink_to(Path(sys.executable).resolve())
+    pid_file = tmp_path / "dbt.pid"
+    fake_dbt = environment / "bin" / "dbt"
+    fake_dbt.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 120\n")
+    fake_dbt.chmod(0o755)
+    transform = subprocess.Popen([str(environment / "bin" / "python"), "-m", "pipelines", "transform"], cwd=REPO_ROOT,
+                                 env={**os.environ, "WAREHOUSE_PATH": str(warehouse)})
+    try:
+        for _ in range(600):  # dbt started, or the transform gave up
+            if pid_file.exists() and pid_file.read_text().strip() or transform.poll() is not None:
+                break
+            time.sleep(0.1)
+        dbt_pid = int(pid_file.read_text())
+        transform.send_signal(signal.SIGKILL)
+        transform.wait()
+        for _ in range(100):
+            if not _alive(dbt_pid):
+                break
+            time.sleep(0.1)
+        still_running = _alive(dbt_pid)
+        if still_running:
+            os.kill(dbt_pid, signal.SIGKILL)
+        assert not still_running, "dbt kept running without the writer lock"
+    finally:
+        transform.kill()
