@@ -17,6 +17,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import REPO_ROOT, runlog
 from pipelines.redact import redact, scrub_file, secret_values
+from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import SOURCES, source_factory
 from pipelines.sources.http import time_budget
 from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
@@ -28,6 +29,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # a source's sync stops requesting after this long (`[sync] time_budget_seconds`): a vendor whose
 # paging never ends must not hold the writer lock past the next scheduled jobs
 DEFAULT_TIME_BUDGET_SECONDS = 7200.0
+# failed load packages kept for inspection (`[sync] keep_set_aside_packages`); they hold people's data
+DEFAULT_KEEP_SET_ASIDE = 3
 
 
 def pipeline_name(source: str) -> str:
@@ -102,27 +105,35 @@ def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str
     pipeline = make_pipeline(name, warehouse, progress)
     try:
         with time_budget(sync_setting("time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)):
-            return _run(name, source, pipeline, refresh)
+            return _run(name, source, pipeline, refresh, warehouse)
     finally:
         # dlt's run trace keeps exception messages, and those can quote URLs that carry tokens
         scrub_file(Path(pipeline.working_dir) / "trace.pickle", secret_values())
 
 
-def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refresh: str | None) -> SyncResult:
+def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refresh: str | None,
+         warehouse: Path) -> SyncResult:
+    # a run that died or failed after extract left packages: they load (or are set aside) first,
+    # or pipeline.run() would load only those and return
+    pipeline, set_aside = retry_pending(pipeline, warehouse, name,
+                                        int(sync_setting("keep_set_aside_packages", DEFAULT_KEEP_SET_ASIDE)),
+                                        failure_message)
+    checks = RecordChecks(source, pipeline)
     try:
-        if pipeline.has_pending_data:
-            # a run that died after extract left packages: load them before extracting anew,
-            # or pipeline.run() would load only those and return
-            pipeline.run()
         # parquet files load into DuckDB far faster than the default INSERT statements
         pipeline.run(source, loader_file_format="parquet", refresh=refresh)
+        row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
+        rejected = {**set_aside, **checks.load(pipeline)}
     except PipelineStepFailed as failed:
-        cause = root_cause(failed)
-        message = redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values())
-        return SyncResult(name, "failed", message, rejected=failed_jobs(failed), detail=traceback_text(failed))
-    row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
+        return SyncResult(name, "failed", failure_message(failed), rejected={**set_aside, **failed_jobs(failed)},
+                          detail=traceback_text(failed))
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
-    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
+    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows, rejected)
+
+
+def failure_message(failed: PipelineStepFailed) -> str:
+    cause = root_cause(failed)
+    return redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values())
 
 
 def traceback_text(error: BaseException) -> str:
