@@ -14,6 +14,7 @@ from pathlib import Path
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.helpers import pipeline_drop
 
 from pipelines import REPO_ROOT, runlog
 from pipelines.redact import redact, scrub_file, secret_values
@@ -31,6 +32,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_TIME_BUDGET_SECONDS = 7200.0
 # failed load packages kept for inspection (`[sync] keep_set_aside_packages`); they hold people's data
 DEFAULT_KEEP_SET_ASIDE = 3
+# a raw table losing more than this share of its rows blocks the marts (`[transform] max_row_drop`)
+DEFAULT_MAX_ROW_DROP = 0.5
 
 
 def pipeline_name(source: str) -> str:
@@ -47,15 +50,17 @@ class SyncResult:
     detail: str = ""  # a failure's traceback, credentials masked: for --verbose and the log file
 
 
-def sync_setting(key: str, default: float) -> float:
-    value = dlt.config.get(f"sync.{key}")
+def setting(section: str, key: str, default: float) -> float:
+    """A number from `[section] key` in .dlt/config.toml or `SECTION__KEY` in the environment."""
+    value = dlt.config.get(f"{section}.{key}")
     return default if value is None else float(value)
 
 
 def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=pipeline_name(source),
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        # a table replaced (a full refresh) loads beside, then is swapped in one transaction
+        destination=dlt.destinations.duckdb(str(warehouse), replace_strategy="insert-from-staging"),
         dataset_name=source,
         pipelines_dir=str(pipelines_dir(warehouse)),
         progress=dlt.progress.log(log_period=10, logger="stdout", dump_system_stats=False) if progress else None,
@@ -90,7 +95,7 @@ def is_configured(name: str) -> bool:
 
 
 def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str | None = None) -> SyncResult:
-    """One source into the warehouse. `refresh="drop_sources"` reloads it whole (tables and cursors)."""
+    """One source into the warehouse. `refresh` (any value) reloads it whole: see `start_full_refresh`."""
     try:
         source = source_factory(name)()
     except ConfigFieldMissingException as missing:
@@ -104,7 +109,7 @@ def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str
 
     pipeline = make_pipeline(name, warehouse, progress)
     try:
-        with time_budget(sync_setting("time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)):
+        with time_budget(setting("sync", "time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)):
             return _run(name, source, pipeline, refresh, warehouse)
     finally:
         # dlt's run trace keeps exception messages, and those can quote URLs that carry tokens
@@ -116,12 +121,14 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
     # a run that died or failed after extract left packages: they load (or are set aside) first,
     # or pipeline.run() would load only those and return
     pipeline, set_aside = retry_pending(pipeline, warehouse, name,
-                                        int(sync_setting("keep_set_aside_packages", DEFAULT_KEEP_SET_ASIDE)),
+                                        int(setting("sync", "keep_set_aside_packages", DEFAULT_KEEP_SET_ASIDE)),
                                         failure_message)
+    if refresh:
+        start_full_refresh(source, pipeline)
     checks = RecordChecks(source, pipeline)
     try:
         # parquet files load into DuckDB far faster than the default INSERT statements
-        pipeline.run(source, loader_file_format="parquet", refresh=refresh)
+        pipeline.run(source, loader_file_format="parquet")
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
         rejected = {**set_aside, **checks.load(pipeline)}
     except PipelineStepFailed as failed:
@@ -129,6 +136,22 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
                           detail=traceback_text(failed))
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows, rejected)
+
+
+def start_full_refresh(source: dlt.sources.DltSource, pipeline: dlt.Pipeline) -> None:
+    """Forgets the source's cursors and makes its tables replace, not merge, in one transaction each.
+
+    The new rows load into a staging dataset first; each table is then swapped by one
+    `DELETE` + `INSERT … SELECT` transaction (dlt's `insert-from-staging` replace strategy, set in
+    `make_pipeline`). A run
+    killed at any moment leaves every table whole, old or new, never empty: dropping the tables
+    first (dlt's `refresh="drop_sources"`) left them committed at 0 rows. Killed after the cursors
+    were reset, the next incremental run reads everything again and merges it.
+    """
+    if pipeline.default_schema_name:
+        pipeline_drop(pipeline, drop_all=True, state_only=True)()
+    for resource in source.selected_resources.values():
+        resource.apply_hints(write_disposition="replace")
 
 
 def failure_message(failed: PipelineStepFailed) -> str:
@@ -227,9 +250,22 @@ def dbt(*args: str, warehouse: Path | None = None, check: bool = True) -> subpro
 
 
 def transform(warehouse: Path | None = None) -> int:
-    """dbt build; only when every model and test passed is the marts snapshot republished."""
+    """dbt build; only when every model and test passed is the marts snapshot republished.
+
+    Refused (nothing built, the published marts kept) when a raw table lost a large share of its
+    rows since the last build without a completed full refresh of its source: see `row_drops`.
+    """
     warehouse = warehouse or warehouse_path()
     started = runlog.now()
+    counts = raw_row_counts(warehouse)
+    drops = row_drops(runlog.read(warehouse), counts, setting("transform", "max_row_drop", DEFAULT_MAX_ROW_DROP))
+    if drops:
+        runlog.append(warehouse, runlog.RunRecord(
+            "transform", "failed", started, runlog.now(),
+            f"marts not rebuilt: {len(drops)} raw tables lost rows without a completed full refresh "
+            "(if that is right, `sync --full-refresh` the source, or raise [transform] max_row_drop)",
+            counts, drops))
+        return 1
     code = dbt("build", warehouse=warehouse, check=False).returncode
     if code == 0:
         publish_snapshot(warehouse)
@@ -237,8 +273,36 @@ def transform(warehouse: Path | None = None) -> int:
     rejected = dbt_failures()
     runlog.append(warehouse, runlog.RunRecord(
         "transform", "passed" if code == 0 else "failed", started, runlog.now(),
-        "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)", rejected=rejected))
+        "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)", counts, rejected))
     return code
+
+
+def raw_row_counts(warehouse: Path) -> dict[str, int]:
+    """Rows per raw table, `schema.table`, without dlt's and the loaders' bookkeeping tables."""
+    from pipelines.status import warehouse_tables  # status reads the runner's settings: imported late
+
+    tables, _, _ = warehouse_tables(warehouse)
+    return {f"{schema}.{table}": count for schema, by_table in tables.items() for table, count in by_table.items()
+            if not table.startswith("_")}
+
+
+def row_drops(records: list[runlog.RunRecord], counts: dict[str, int], max_drop: float) -> dict[str, str]:
+    """Raw tables that lost more than `max_drop` of the rows the last passed build saw.
+
+    A source whose full refresh completed since then may shrink: deletes at the vendor are real.
+    A full refresh killed part way, or a vendor answering with an empty listing, is not.
+    """
+    built = runlog.latest(records, "transform", "passed")
+    if built is None:
+        return {}
+    refreshed = {r.source for r in records
+                 if r.mode == "full_refresh" and r.status == "loaded" and r.finished_at > built.finished_at}
+    drops = {}
+    for table, before in built.rows.items():
+        now = counts.get(table, 0)
+        if before and (before - now) / before > max_drop and table.split(".")[0] not in refreshed:
+            drops[table] = f"fell from {before:,} to {now:,} rows since the marts were last built"
+    return drops
 
 
 def dbt_failures() -> dict[str, str]:

@@ -255,3 +255,64 @@ def test_a_failed_load_package_is_retried_once_then_set_aside_and_never_blocks_a
     assert mobilize.set_aside == [package.removeprefix("load package ")]
     main(["status"])
     assert "mobilize: 1 failed load package(s) set aside" in capsys.readouterr().out
+
+
+def test_a_full_refresh_killed_during_its_load_leaves_every_table_whole(configured, warehouse, monkeypatch):
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+    from tests.conftest import query
+
+    tables = ("people", "events", "attendances", "tags", "taggings")
+
+    def counts() -> dict[str, int]:
+        return {table: query(warehouse, f'select count(*) from action_network."{table}"')[0][0] for table in tables}
+
+    [first] = sync(["action_network"], warehouse, echo=lambda _: None)
+    assert first.status == "loaded", first.message
+    before = counts()
+    assert all(before.values()), before
+
+    execute_sql = DuckDbSqlClient.execute_sql
+
+    def dies_writing_people(self, sql, *args, **kwargs):  # noqa: ANN001, ANN202 - the process killed mid-load
+        if 'INSERT INTO "action_network"."people"' in sql:
+            raise RuntimeError("killed while writing action_network.people")
+        return execute_sql(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDbSqlClient, "execute_sql", dies_writing_people)
+    [killed] = sync(["action_network"], warehouse, echo=lambda _: None, refresh="drop_sources")
+    assert killed.status == "failed"
+    monkeypatch.setattr(DuckDbSqlClient, "execute_sql", execute_sql)
+    assert counts() == before, "no table was emptied or half-replaced"
+
+    [again] = sync(["action_network"], warehouse, echo=lambda _: None, refresh="drop_sources")
+    assert again.status == "loaded", again.message
+    assert counts() == before
+
+
+def test_transform_refuses_to_rebuild_the_marts_after_a_sharp_drop_without_a_full_refresh(
+        configured, warehouse, monkeypatch, capsys):
+    import duckdb
+
+    from pipelines import runner, status
+
+    monkeypatch.setattr(runner, "dbt", lambda *args, **kwargs: type("Done", (), {"returncode": 0})())
+    monkeypatch.setattr(runner, "publish_snapshot", lambda warehouse: None)
+    [loaded] = sync(["mobilize"], warehouse, echo=lambda _: None)
+    assert loaded.status == "loaded" and runner.transform(warehouse) == 0
+    with duckdb.connect(str(warehouse)) as con:  # what a killed refresh or an empty vendor answer leaves
+        con.execute("delete from mobilize.people where id % 10 <> 0")
+
+    assert runner.transform(warehouse) == 1
+    refused = runlog.latest(runlog.read(warehouse), "transform")
+    assert refused.status == "failed" and "fell from" in refused.rejected["mobilize.people"]
+    assert status.collect(warehouse).transform_state == "failed"
+    main(["status"])
+    assert "mobilize.people: fell from" in capsys.readouterr().out
+
+    [refreshed] = sync(["mobilize"], warehouse, echo=lambda _: None, refresh="drop_sources")
+    assert refreshed.status == "loaded" and runner.transform(warehouse) == 0, "a completed full refresh is believed"
+    monkeypatch.setenv("TRANSFORM__MAX_ROW_DROP", "1")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from mobilize.people")
+    assert runner.transform(warehouse) == 0, "the guard is configurable"
