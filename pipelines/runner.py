@@ -16,12 +16,13 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 
-from pipelines import REPO_ROOT, runlog
+from pipelines import REPO_ROOT, output, runlog
 from pipelines.redact import redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import SOURCES, source_factory
 from pipelines.sources.http import time_budget
-from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
+from pipelines.warehouse import (SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, snapshot_path,
+                                 warehouse_path)
 
 __all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path", "sync", "sync_source",
            "transform", "warehouse_path"]
@@ -208,7 +209,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         echo(f"{name}: syncing into {warehouse}")
         started = runlog.now()
         result = sync_source(name, warehouse, progress, refresh)
-        runlog.append(warehouse, runlog.RunRecord(
+        record_run(warehouse, runlog.RunRecord(
             name, result.status, started, runlog.now(), result.message, result.rows, result.rejected,
             "full_refresh" if refresh else "incremental"))
         details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
@@ -260,21 +261,33 @@ def transform(warehouse: Path | None = None) -> int:
     counts = raw_row_counts(warehouse)
     drops = row_drops(runlog.read(warehouse), counts, setting("transform", "max_row_drop", DEFAULT_MAX_ROW_DROP))
     if drops:
-        runlog.append(warehouse, runlog.RunRecord(
+        record_run(warehouse, runlog.RunRecord(
             "transform", "failed", started, runlog.now(),
             f"marts not rebuilt: {len(drops)} raw tables lost rows without a completed full refresh "
             "(if that is right, `sync --full-refresh` the source, or raise [transform] max_row_drop)",
             counts, drops))
         return 1
     code = dbt("build", warehouse=warehouse, check=False).returncode
-    if code == 0:
-        publish_snapshot(warehouse)
-    make_private(warehouse)
     rejected = dbt_failures()
-    runlog.append(warehouse, runlog.RunRecord(
-        "transform", "passed" if code == 0 else "failed", started, runlog.now(),
-        "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)", counts, rejected))
+    message = "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)"
+    if code == 0:
+        try:
+            publish_snapshot(warehouse)
+        except SnapshotNotPublished as full:
+            code, message = 1, f"dbt build passed, but {full}"
+            output.current().error(f"transform: {full}")
+    make_private(warehouse)
+    record_run(warehouse, runlog.RunRecord(
+        "transform", "passed" if code == 0 else "failed", started, runlog.now(), message, counts, rejected))
     return code
+
+
+def record_run(warehouse: Path, record: runlog.RunRecord) -> None:
+    """Appends to the run log; a full disk costs the record and one line on stderr, not the run."""
+    try:
+        runlog.append(warehouse, record)
+    except runlog.RunLogUnwritable as unwritable:
+        output.current().error(f"run log: {unwritable}")
 
 
 def raw_row_counts(warehouse: Path) -> dict[str, int]:

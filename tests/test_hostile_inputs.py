@@ -316,3 +316,57 @@ def test_transform_refuses_to_rebuild_the_marts_after_a_sharp_drop_without_a_ful
     with duckdb.connect(str(warehouse)) as con:
         con.execute("delete from mobilize.people")
     assert runner.transform(warehouse) == 0, "the guard is configurable"
+
+
+def test_a_full_disk_fails_publishing_and_run_logging_with_one_line_each(configured, warehouse, monkeypatch, capsys):
+    import errno
+    import os
+
+    import duckdb
+
+    from pipelines import runner
+    from pipelines.warehouse import snapshot_path
+
+    monkeypatch.setattr(runner, "dbt", lambda *args, **kwargs: type("Done", (), {"returncode": 0})())
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema analytics; create table analytics.people as select 1 as person_id")
+    assert main(["transform"]) == 0
+    published = snapshot_path(warehouse).read_bytes()
+
+    connect = duckdb.connect
+
+    class FullDisk:
+        def __init__(self, con):  # noqa: ANN001
+            self.con = con
+
+        def execute(self, sql, *args):  # noqa: ANN001, ANN202
+            if sql.startswith("create table snapshot."):
+                raise duckdb.IOException('Could not write file ".warehouse_marts.duckdb.new": No space left on device')
+            return self.con.execute(sql, *args)
+
+        def __enter__(self):  # noqa: ANN204
+            return self
+
+        def __exit__(self, *exc):  # noqa: ANN001, ANN204
+            self.con.close()
+
+    monkeypatch.setattr(duckdb, "connect", lambda *args, **kwargs: FullDisk(connect(*args, **kwargs)))
+    capsys.readouterr()
+    assert main(["transform"]) == 1
+    monkeypatch.setattr(duckdb, "connect", connect)
+    printed = capsys.readouterr().err
+    assert "No space left on device" in printed and "previous snapshot stays" in printed
+    assert "Traceback" not in printed and len(printed.strip().splitlines()) == 1
+    recorded = runlog.latest(runlog.read(warehouse), "transform")
+    assert recorded.status == "failed" and "No space left on device" in recorded.message
+    assert [p.name for p in warehouse.parent.iterdir() if ".new" in p.name] == []
+    assert snapshot_path(warehouse).read_bytes() == published
+
+    def no_space(descriptor, data):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(runlog.os, "write", no_space)
+    assert main(["sync", "mobilize", "--no-transform"]) == 0, "the sync itself loaded"
+    printed = capsys.readouterr().err
+    assert "could not record the mobilize run" in printed and "No space left on device" in printed
+    assert "Traceback" not in printed
