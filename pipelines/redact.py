@@ -64,6 +64,17 @@ def mask_urls(text: str) -> str:
     return URL_SECRET_PARAMETER.sub(rf"\1{MASK}", URL_PASSWORD.sub(rf"\1{MASK}@", text))
 
 
+# a string literal or an email address inside a database's error message: a record's value
+# (identifiers are double-quoted and kept: they say which column)
+RECORD_VALUE = re.compile(r"'(?:[^'\\]|\\.|'')*'|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+VALUE_MASK = "<value>"
+
+
+def mask_values(text: str) -> str:
+    """A load error without the values it quotes: they are people's names, emails, phone numbers."""
+    return RECORD_VALUE.sub(VALUE_MASK, text)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     # longest first, so a secret containing another is masked whole
     for secret in sorted(secrets, key=len, reverse=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.helpers import pipeline_drop
 
 from pipelines import REPO_ROOT, output, runlog
-from pipelines.redact import redact, scrub_file, secret_values
+from pipelines.redact import mask_values, redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import SOURCES, source_factory
 from pipelines.sources.http import time_budget
@@ -35,6 +36,8 @@ DEFAULT_TIME_BUDGET_SECONDS = 7200.0
 DEFAULT_KEEP_SET_ASIDE = 3
 # a raw table losing more than this share of its rows blocks the marts (`[transform] max_row_drop`)
 DEFAULT_MAX_ROW_DROP = 0.5
+# loaded dlt packages kept per source (`[sync] keep_loaded_packages`): they are copies of what was loaded
+DEFAULT_KEEP_LOADED = 2
 
 
 def pipeline_name(source: str) -> str:
@@ -58,6 +61,9 @@ def setting(section: str, key: str, default: float) -> float:
 
 
 def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.Pipeline:
+    # merges and full refreshes load through `<source>_staging`: emptied after each load, so no
+    # second copy of people's details stays behind
+    dlt.config["load.truncate_staging_dataset"] = True
     return dlt.pipeline(
         pipeline_name=pipeline_name(source),
         # a table replaced (a full refresh) loads beside, then is swapped in one transaction
@@ -132,11 +138,18 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
         pipeline.run(source, loader_file_format="parquet")
         row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
         rejected = {**set_aside, **checks.load(pipeline)}
+        prune_loaded_packages(pipeline, int(setting("sync", "keep_loaded_packages", DEFAULT_KEEP_LOADED)))
     except PipelineStepFailed as failed:
         return SyncResult(name, "failed", failure_message(failed), rejected={**set_aside, **failed_jobs(failed)},
-                          detail=traceback_text(failed))
+                          detail=_without_values(failed, traceback_text(failed)))
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows, rejected)
+
+
+def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> None:
+    """Deletes all but the newest `keep` loaded packages: dlt keeps their files, people's data included, forever."""
+    for load_id in sorted(pipeline.list_completed_load_packages())[:-keep or None]:
+        shutil.rmtree(pipeline.get_load_package_info(load_id).package_path, ignore_errors=True)
 
 
 def start_full_refresh(source: dlt.sources.DltSource, pipeline: dlt.Pipeline) -> None:
@@ -157,7 +170,12 @@ def start_full_refresh(source: dlt.sources.DltSource, pipeline: dlt.Pipeline) ->
 
 def failure_message(failed: PipelineStepFailed) -> str:
     cause = root_cause(failed)
-    return redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values())
+    return _without_values(failed, redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values()))
+
+
+def _without_values(failed: PipelineStepFailed, text: str) -> str:
+    """The warehouse quotes the record it refused: people's details stay out of logs and reports."""
+    return mask_values(text) if failed.step in ("normalize", "load") else text
 
 
 def traceback_text(error: BaseException) -> str:
@@ -182,7 +200,8 @@ def failed_jobs(failed: PipelineStepFailed) -> dict[str, str]:
     rejected: dict[str, str] = {}
     for package in getattr(info, "load_packages", None) or []:
         for job in package.jobs.get("failed_jobs", []):
-            rejected[job.job_file_info.table_name] = (job.failed_message or "load job failed").splitlines()[0][:300]
+            message = (job.failed_message or "load job failed").splitlines()[0]
+            rejected[job.job_file_info.table_name] = mask_values(message)[:300]
     return rejected
 
 

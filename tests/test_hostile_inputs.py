@@ -370,3 +370,39 @@ def test_a_full_disk_fails_publishing_and_run_logging_with_one_line_each(configu
     printed = capsys.readouterr().err
     assert "could not record the mobilize run" in printed and "No space left on device" in printed
     assert "Traceback" not in printed
+
+
+def test_loaded_packages_are_kept_bounded_and_staging_copies_emptied(configured, warehouse, monkeypatch):
+    from pipelines.runner import make_pipeline
+    from tests.conftest import query
+
+    monkeypatch.setenv("SYNC__KEEP_LOADED_PACKAGES", "1")
+    for _ in range(2):
+        configured.world.advance(0.05)
+        assert sync(["mobilize"], warehouse, echo=lambda _: None)[0].status == "loaded"
+    assert len(make_pipeline("mobilize", warehouse).list_completed_load_packages()) == 1
+    staged = query(warehouse, "select table_name from information_schema.tables where table_schema = 'mobilize_staging' "
+                              "and table_name not like '\\_dlt%' escape '\\'")
+    assert staged, "merges load through the staging dataset"
+    for (table,) in staged:
+        assert query(warehouse, f'select count(*) from mobilize_staging."{table}"') == [(0,)], table
+
+
+def test_a_load_error_quoting_a_record_names_no_person(configured, warehouse, monkeypatch):
+    import duckdb
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+    execute_sql = DuckDbSqlClient.execute_sql
+
+    def refuses_a_person(self, sql, *args, **kwargs):  # noqa: ANN001, ANN202 - how DuckDB words a bad value
+        if 'INSERT INTO "mobilize"."people"' in sql or 'INSERT INTO "mobilize_staging"."people"' in sql:
+            raise duckdb.ConversionException(
+                "Conversion Error: Could not convert string 'Ada Lovelace <ada@example.org>' to INT64")
+        return execute_sql(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDbSqlClient, "execute_sql", refuses_a_person)
+    [result] = sync(["mobilize"], warehouse, echo=lambda _: None)
+    assert result.status == "failed" and "Conversion Error" in result.message, result
+    recorded = runlog.latest(runlog.read(warehouse), "mobilize")
+    for text in (result.message, *result.rejected.values(), result.detail, recorded.message, *recorded.rejected.values()):
+        assert "Ada" not in text and "ada@example.org" not in text
