@@ -205,6 +205,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- after a sync
 
 ADVICE = {
+    "PagingLoopError": "the vendor's paging went round in circles (a proxy or cache in between?): report the URL "
+                       "above to the vendor; the next run starts from the same cursors",
+    "TimeBudgetExceeded": "the sync ran out of time: run it again (it resumes from its cursors), or raise "
+                          "[sync] time_budget_seconds",
+    "VendorDecodeError": "the vendor (or a proxy) answered with something other than JSON: check its base_url, "
+                         "then run it again later",
     "VendorAuthError": "fix the credentials named above in .dlt/secrets.toml or the environment",
     "VendorHttpError": "the vendor kept failing after retries: run it again later; it resumes from its cursors",
     "ConnectionError": "the vendor could not be reached: check its base_url and the network",

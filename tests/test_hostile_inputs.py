@@ -288,6 +288,11 @@ def test_a_full_refresh_killed_during_its_load_leaves_every_table_whole(configur
     [again] = sync(["action_network"], warehouse, echo=lambda _: None, refresh="drop_sources")
     assert again.status == "loaded", again.message
     assert counts() == before
+    configured.world.advance(0.05)
+    [incremental] = sync(["action_network"], warehouse, echo=lambda _: None)
+    assert 0 < sum(incremental.rows.values()) < sum(before.values()), "reads only what changed"
+    after = counts()
+    assert all(after[table] >= before[table] for table in tables), "and merges it again, replacing nothing"
 
 
 def test_transform_refuses_to_rebuild_the_marts_after_a_sharp_drop_without_a_full_refresh(

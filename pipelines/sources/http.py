@@ -144,14 +144,14 @@ class _PacedAdapter(HTTPAdapter):
                 if time.monotonic() > deadline:
                     raise ReadTimeout(f"the response took longer than {self.total_timeout:g} s in all "
                                       f"(timeout) at {_where(response)}", request=response.request)
-        except ProtocolError as cut:
-            raise ChunkedEncodingError(cut, request=response.request) from None
-        except ReadTimeoutError as stalled:
-            raise ReadTimeout(stalled, request=response.request) from None
-        finally:
-            response.close()
+        except (ProtocolError, ReadTimeoutError, ReadTimeout) as failed:
+            response.close()  # the connection is in an unknown state: never reused
+            if isinstance(failed, ProtocolError):
+                raise ChunkedEncodingError(failed, request=response.request) from None
+            raise ReadTimeout(failed, request=response.request) from None
         response._content = b"".join(chunks)
         response._content_consumed = True
+        response.raw.release_conn()  # read to the end: the connection goes back to the pool
 
 
 class _PacedClient(Client):
