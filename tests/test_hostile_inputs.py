@@ -34,7 +34,6 @@ def configured(small_sandbox, monkeypatch, warehouse):
     for key, value in small_sandbox.env().items():
         monkeypatch.setenv(key, value)
     for source in ("MOBILIZE", "ACTION_NETWORK"):
-        monkeypatch.setenv(f"SOURCES__{source}__PER_PAGE", "5")
         monkeypatch.setenv(f"SOURCES__{source}__BACKOFF_FACTOR", "0.01")
         monkeypatch.setenv(f"SOURCES__{source}__MAX_ATTEMPTS", "2")
     for service in small_sandbox.services.values():
@@ -59,6 +58,7 @@ def _stop_looping_after(service: FakeService, requests: int, monkeypatch: pytest
 
 @pytest.mark.parametrize("source", ["mobilize", "action_network"])
 def test_a_next_link_that_cycles_back_fails_naming_the_url(configured, warehouse, source, monkeypatch):
+    monkeypatch.setenv(f"SOURCES__{source.upper()}__PER_PAGE", "5")  # listings of several pages
     service = configured.services[source]
     service.faults.loop_at_page = 3
     _stop_looping_after(service, RUNAWAY_REQUESTS, monkeypatch)
@@ -119,6 +119,9 @@ def test_an_html_page_is_reported_as_a_decoding_error_with_its_url_and_the_trace
     assert "Traceback (most recent call last)" not in printed.err, "the traceback is for --verbose"
     logged = log_file.read_text()
     assert "Traceback (most recent call last)" in logged and "VendorDecodeError" in logged
+    configured.services["mobilize"].faults.html_pages = 1
+    assert main(["--verbose", "sync", "mobilize", "--no-transform"]) == 1
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
 
 
 def test_credentials_in_urls_are_masked_on_the_console_and_in_the_run_log(configured, warehouse, monkeypatch, capsys):
