@@ -250,6 +250,8 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
         rejected = "; ".join(f"table {t}: {why}" for t, why in r.rejected.items())
         if r.status == "failed":
             tables = r.message + (f" ({rejected})" if rejected else "")
+        elif rejected:  # records set aside while the rest loaded
+            tables += f"; rejected: {rejected}"
         table.add_row(r.source, f"[{style}]{r.status}[/]", f"{sum(r.rows.values()):,}", tables,
                       *((advice(r),) if advised else ()))
         lines.append(f"  {r.source}: {r.status}, {sum(r.rows.values())} rows; {tables} {advice(r)}".rstrip())

@@ -197,7 +197,7 @@ def test_dbt_dies_with_a_transform_killed_by_sigkill(tmp_path, warehouse):
         transform.kill()
 
 
-def test_records_without_a_usable_id_are_rejected_and_the_rest_load(configured, warehouse, monkeypatch):
+def test_records_without_a_usable_id_are_rejected_and_the_rest_load(configured, warehouse, monkeypatch, tmp_path):
     from pipelines.sandbox import mobilize as fake
     from tests.conftest import query
 
@@ -214,7 +214,11 @@ def test_records_without_a_usable_id_are_rejected_and_the_rest_load(configured, 
     monkeypatch.setattr(fake, "_person_json", with_broken_ids)
     # the fake caches listings by world version: a version of their own, given back afterwards
     monkeypatch.setattr(configured.world, "version", -1)
-    [result] = sync(["mobilize"], warehouse, echo=lambda _: None)
+    log_file = tmp_path / "sync.log"
+    assert main(["--quiet", "--log-file", str(log_file), "sync", "mobilize", "--no-transform"]) == 0
+    summary = log_file.read_text()  # the run summary's plain text
+    assert "rejected: table people: 3 records without a usable id, in mobilize._rejected_records" in summary
+    result = runlog.latest(runlog.read(warehouse), "mobilize")
     assert result.status == "loaded", result.message
     assert result.rejected == {"people": "3 records without a usable id, in mobilize._rejected_records"}
     rejected = query(warehouse, "select source, resource, table_name, reason, record "
