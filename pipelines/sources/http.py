@@ -29,11 +29,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit
 
 from requests import HTTPError, Request, RequestException, Response
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ReadTimeout
-from urllib.parse import urljoin, urlsplit
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from dlt.common.jsonpath import compile_path
