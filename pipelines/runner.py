@@ -164,6 +164,9 @@ def start_full_refresh(source: dlt.sources.DltSource, pipeline: dlt.Pipeline) ->
     rows. Killed after the cursors were reset, the next incremental run reads everything again
     and merges it.
     """
+    # local state dropped (a package set aside, a new machine): restored from the warehouse first,
+    # so that there are cursors to reset
+    pipeline.sync_destination()
     if pipeline.default_schema_name:
         pipeline_drop(pipeline, drop_all=True, state_only=True)()
     for resource in source.selected_resources.values():

@@ -239,6 +239,7 @@ def test_a_failed_load_package_is_retried_once_then_set_aside_and_never_blocks_a
     from pipelines import status
     from pipelines.runner import make_pipeline
 
+    assert sync(["mobilize"], warehouse, echo=lambda _: None)[0].status == "loaded"
     pipeline = make_pipeline("mobilize", warehouse)
 
     @dlt.resource(name="people", primary_key="id", write_disposition="merge")
@@ -249,10 +250,12 @@ def test_a_failed_load_package_is_retried_once_then_set_aside_and_never_blocks_a
         pipeline.run(people_without_ids())
     assert pipeline.has_pending_data
 
-    first, second = (sync(["mobilize"], warehouse, echo=lambda _: None)[0] for _ in range(2))
+    # a full refresh, the hardest case: the cursors must come back from the warehouse to be reset
+    first, second = (sync(["mobilize"], warehouse, echo=lambda _: None, refresh=refresh)[0]
+                     for refresh in ("drop_sources", None))
     assert first.status == "loaded", first.message
     [(package, why)] = first.rejected.items()
-    assert package.startswith("load package ") and "set aside" in why and "NOT NULL" in why
+    assert package.startswith("load package ") and "set aside" in why and ("NOT NULL" in why or "non-nullable" in why)
     assert second.status == "loaded" and not second.rejected
     people = len(configured.world.vendors["mobilize"].people)
     from tests.conftest import query
