@@ -205,28 +205,12 @@ class NextPathPaginator(JSONLinkPaginator):
     For opaque cursors such as NationBuilder's `__nonce`/`__token` paths: nothing is
     re-encoded and the first request's query parameters are not sent again (the next
     path carries what the vendor needs). The same link served again (a stale replay) is
-    followed again; served more than `max_repeats` times in a row, it is an error rather
-    than an endless loop.
+    followed again, within `PagingGuard`'s limit.
     """
 
-    def __init__(self, base_url: str, next_url_path: str = "next", max_repeats: int = 3) -> None:
+    def __init__(self, base_url: str, next_url_path: str = "next") -> None:
         super().__init__(next_url_path=next_url_path)
         self.base_url = base_url
-        self.max_repeats = max_repeats
-        self._previous: str | None = None
-        self._repeats = 0
-
-    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
-        super().update_state(response, data)
-        if self._next_reference is not None and self._next_reference == self._previous:
-            self._repeats += 1
-            if self._repeats > self.max_repeats:
-                raise VendorHttpError(
-                    f"the API at {_where(response)} answered with the same next link "
-                    f"{self._repeats} times in a row; stopping instead of looping", response=response)
-        else:
-            self._repeats = 0
-        self._previous = self._next_reference
 
     def update_request(self, request: Request) -> None:
         if self._next_reference:
