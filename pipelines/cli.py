@@ -186,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     sync_cmd.add_argument("--no-transform", action="store_true", help="skip dbt build afterwards")
     sync_cmd.add_argument("--progress", action="store_true", help="log dlt progress every few seconds")
     sync_cmd.add_argument("--full-refresh", action="store_true",
-                          help="drop each source's tables and cursors and load everything again")
+                          help="forget each source's cursors and load everything again, replacing each table in one transaction")
     sync_cmd.set_defaults(run=cmd_sync)
 
     transform_cmd = commands.add_parser("transform", parents=[common],

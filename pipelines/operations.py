@@ -205,6 +205,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- after a sync
 
 ADVICE = {
+    "PagingLoopError": "the vendor's paging went round in circles (a proxy or cache in between?): report the URL "
+                       "above to the vendor; the next run starts from the same cursors",
+    "TimeBudgetExceeded": "the sync ran out of time: run it again (it resumes from its cursors), or raise "
+                          "[sync] time_budget_seconds",
+    "VendorDecodeError": "the vendor (or a proxy) answered with something other than JSON: check its base_url, "
+                         "then run it again later",
     "VendorAuthError": "fix the credentials named above in .dlt/secrets.toml or the environment",
     "VendorHttpError": "the vendor kept failing after retries: run it again later; it resumes from its cursors",
     "ConnectionError": "the vendor could not be reached: check its base_url and the network",
@@ -244,6 +250,8 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
         rejected = "; ".join(f"table {t}: {why}" for t, why in r.rejected.items())
         if r.status == "failed":
             tables = r.message + (f" ({rejected})" if rejected else "")
+        elif rejected:  # records set aside while the rest loaded
+            tables += f"; rejected: {rejected}"
         table.add_row(r.source, f"[{style}]{r.status}[/]", f"{sum(r.rows.values()):,}", tables,
                       *((advice(r),) if advised else ()))
         lines.append(f"  {r.source}: {r.status}, {sum(r.rows.values())} rows; {tables} {advice(r)}".rstrip())
@@ -255,6 +263,8 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
         status.render(status.collect(warehouse), out.console, verbose=True)
     for r in results:
         if r.status == "failed":
+            if r.detail:
+                out.detail(f"{r.source}: the full error\n{r.detail}")
             out.error(f"{r.source}: {r.message} — {advice(r)}")
     if transform_code not in (None, 0):
         failures = runlog.latest(runlog.read(warehouse), "transform")

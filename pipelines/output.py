@@ -16,6 +16,8 @@ from typing import Iterator
 
 from rich.console import Console
 
+from pipelines.redact import RedactingFormatter
+
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 
 LOG_MAX_BYTES = 10 * 1024 * 1024
@@ -43,7 +45,7 @@ class Output:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_MAX_BYTES,
                                                            backupCount=LOG_BACKUPS, encoding="utf-8")
-            handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
+            handler.setFormatter(RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
             handler._pipelines_cli = True  # type: ignore[attr-defined]
             logger.addHandler(handler)
         # dbt prints only errors when we are quiet (its own log still has everything)
@@ -71,6 +73,12 @@ class Output:
     def error(self, message: str) -> None:
         logger.error(message)
         self.errors.print(f"[bold red]error:[/] {message}")
+
+    def detail(self, text: str) -> None:
+        """Always in the log file; on the terminal with --verbose (tracebacks, long explanations)."""
+        logger.info(text)
+        if self.verbose:
+            self.errors.print(text, markup=False)
 
     def show(self, renderable: object, text: str = "") -> None:
         """A rich table or panel on the terminal (unless quiet); its plain text in the log."""

@@ -7,6 +7,7 @@ one line per source run here: `<warehouse dir>/<warehouse stem>_runs.jsonl`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -50,9 +51,21 @@ def append(warehouse: Path, record: RunRecord) -> None:
             if log.read(1) != b"\n":  # a run killed mid-line: start ours on a line of its own
                 line = "\n" + line
     # one write of a short line in append mode: concurrent runs never interleave within a line
-    with path.open("a", encoding="utf-8") as log:
-        log.write(line)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        data = line.encode("utf-8")
+        if os.write(descriptor, data) != len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    except OSError as error:
+        raise RunLogUnwritable(f"could not record the {record.source} run in {path} "
+                               f"({error.strerror or error}); free space there") from None
+    finally:
+        os.close(descriptor)
     _trim(path)
+
+
+class RunLogUnwritable(OSError):
+    """The run log could not be appended to (a full disk, usually)."""
 
 
 def _trim(path: Path) -> None:
@@ -60,8 +73,11 @@ def _trim(path: Path) -> None:
         return
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text("".join(lines[-KEEP_LINES:]), encoding="utf-8")
-    temporary.replace(path)
+    try:
+        temporary.write_text("".join(lines[-KEEP_LINES:]), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # the log stays long rather than half written
 
 
 def read(warehouse: Path) -> list[RunRecord]:

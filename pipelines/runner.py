@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.helpers import pipeline_drop
 
-from pipelines import REPO_ROOT, runlog
-from pipelines.redact import redact, scrub_file, secret_values
+from pipelines import REPO_ROOT, output, runlog
+from pipelines.redact import mask_values, redact, scrub_file, secret_values
+from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import SOURCES, source_factory
-from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
+from pipelines.sources.http import time_budget
+from pipelines.warehouse import (SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, snapshot_path,
+                                 warehouse_path)
 
 __all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path", "sync", "sync_source",
            "transform", "warehouse_path"]
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# a source's sync stops requesting after this long (`[sync] time_budget_seconds`): a vendor whose
+# paging never ends must not hold the writer lock past the next scheduled jobs
+DEFAULT_TIME_BUDGET_SECONDS = 7200.0
+# failed load packages kept for inspection (`[sync] keep_set_aside_packages`); they hold people's data
+DEFAULT_KEEP_SET_ASIDE = 3
+# a raw table losing more than this share of its rows blocks the marts (`[transform] max_row_drop`)
+DEFAULT_MAX_ROW_DROP = 0.5
+# tables smaller than this may halve in a day (a nightly export of a handful of rows): not guarded
+ROW_DROP_MIN_ROWS = 20
+# loaded dlt packages kept per source (`[sync] keep_loaded_packages`): they are copies of what was loaded
+DEFAULT_KEEP_LOADED = 2
 
 
 def dbt_target_dir() -> Path:
@@ -44,12 +63,23 @@ class SyncResult:
     rejected: dict[str, str] = field(default_factory=dict)
     # a loaded run's problems that `status` keeps showing (ControlShift: files lost to expired links)
     warnings: list[str] = field(default_factory=list)
+    detail: str = ""  # a failure's traceback, credentials masked: for --verbose and the log file
+
+
+def setting(section: str, key: str, default: float) -> float:
+    """A number from `[section] key` in .dlt/config.toml or `SECTION__KEY` in the environment."""
+    value = dlt.config.get(f"{section}.{key}")
+    return default if value is None else float(value)
 
 
 def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.Pipeline:
+    # merges and full refreshes load through `<source>_staging`: emptied after each load, so no
+    # second copy of people's details stays behind
+    dlt.config["load.truncate_staging_dataset"] = True
     return dlt.pipeline(
         pipeline_name=pipeline_name(source),
-        destination=dlt.destinations.duckdb(str(warehouse)),
+        # a table replaced (a full refresh) loads beside, then is swapped in one transaction
+        destination=dlt.destinations.duckdb(str(warehouse), replace_strategy="insert-from-staging"),
         dataset_name=source,
         pipelines_dir=str(pipelines_dir(warehouse)),
         progress=dlt.progress.log(log_period=10, logger="stdout", dump_system_stats=False) if progress else None,
@@ -62,9 +92,14 @@ def root_cause(error: BaseException) -> BaseException:
     current: BaseException | None = error
     while current is not None and current not in chain:
         chain.append(current)
-        current = current.__cause__ or current.__context__
+        current = _cause(current)
     ours = [e for e in chain if type(e).__module__.startswith("pipelines")]
     return ours[0] if ours else chain[-1]
+
+
+def _cause(error: BaseException) -> BaseException | None:
+    """What an exception was raised from, unless it was raised `from None` (json's StopIteration)."""
+    return error.__cause__ or (None if error.__suppress_context__ else error.__context__)
 
 
 def is_configured(name: str) -> bool:
@@ -79,7 +114,7 @@ def is_configured(name: str) -> bool:
 
 
 def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str | None = None) -> SyncResult:
-    """One source into the warehouse. `refresh="drop_sources"` reloads it whole (tables and cursors)."""
+    """One source into the warehouse. `refresh` (any value) reloads it whole: see `start_full_refresh`."""
     try:
         source = source_factory(name)()
     except ConfigFieldMissingException as missing:
@@ -93,27 +128,73 @@ def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str
 
     pipeline = make_pipeline(name, warehouse, progress)
     try:
-        return _run(name, source, pipeline, refresh)
+        with time_budget(setting("sync", "time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)):
+            return _run(name, source, pipeline, refresh, warehouse)
     finally:
         # dlt's run trace keeps exception messages, and those can quote URLs that carry tokens
         scrub_file(Path(pipeline.working_dir) / "trace.pickle", secret_values())
 
 
-def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refresh: str | None) -> SyncResult:
+def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refresh: str | None,
+         warehouse: Path) -> SyncResult:
+    # a run that died or failed after extract left packages: they load (or are set aside) first,
+    # or pipeline.run() would load only those and return
+    pipeline, set_aside = retry_pending(pipeline, warehouse, name,
+                                        int(setting("sync", "keep_set_aside_packages", DEFAULT_KEEP_SET_ASIDE)),
+                                        failure_message)
+    if refresh:
+        start_full_refresh(source, pipeline)
+    checks = RecordChecks(source, pipeline)
     try:
-        if pipeline.has_pending_data:
-            # a run that died after extract left packages: load them before extracting anew,
-            # or pipeline.run() would load only those and return
-            pipeline.run()
         # parquet files load into DuckDB far faster than the default INSERT statements
-        pipeline.run(source, loader_file_format="parquet", refresh=refresh)
+        pipeline.run(source, loader_file_format="parquet")
+        row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
+        rejected = {**set_aside, **checks.load(pipeline)}
+        prune_loaded_packages(pipeline, int(setting("sync", "keep_loaded_packages", DEFAULT_KEEP_LOADED)))
     except PipelineStepFailed as failed:
-        cause = root_cause(failed)
-        message = redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values())
-        return SyncResult(name, "failed", message, rejected=failed_jobs(failed))
-    row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
+        return SyncResult(name, "failed", failure_message(failed), rejected={**set_aside, **failed_jobs(failed)},
+                          detail=_without_values(failed, traceback_text(failed)))
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
-    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
+    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows, rejected)
+
+
+def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> None:
+    """Deletes all but the newest `keep` loaded packages: dlt keeps their files, people's data included, forever."""
+    for load_id in sorted(pipeline.list_completed_load_packages())[:-keep or None]:
+        shutil.rmtree(pipeline.get_load_package_info(load_id).package_path, ignore_errors=True)
+
+
+def start_full_refresh(source: dlt.sources.DltSource, pipeline: dlt.Pipeline) -> None:
+    """Forgets the source's cursors and makes its tables replace, not merge, in one transaction each.
+
+    The new rows load into a staging dataset first; each table is then swapped by one
+    `DELETE` + `INSERT … SELECT` transaction (dlt's `insert-from-staging` replace strategy, set in
+    `make_pipeline`). A run killed at any moment leaves every table whole, old or new, never
+    empty: dropping the tables first (dlt's `refresh="drop_sources"`) left them committed at 0
+    rows. Killed after the cursors were reset, the next incremental run reads everything again
+    and merges it.
+    """
+    # local state dropped (a package set aside, a new machine): restored from the warehouse first,
+    # so that there are cursors to reset
+    pipeline.sync_destination()
+    if pipeline.default_schema_name:
+        pipeline_drop(pipeline, drop_all=True, state_only=True)()
+    for resource in source.selected_resources.values():
+        resource.apply_hints(write_disposition="replace")
+
+
+def failure_message(failed: PipelineStepFailed) -> str:
+    cause = root_cause(failed)
+    return _without_values(failed, redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values()))
+
+
+def _without_values(failed: PipelineStepFailed, text: str) -> str:
+    """The warehouse quotes the record it refused: people's details stay out of logs and reports."""
+    return mask_values(text) if failed.step in ("normalize", "load") else text
+
+
+def traceback_text(error: BaseException) -> str:
+    return redact("".join(traceback.format_exception(error)), secret_values())
 
 
 def where_failed(failed: PipelineStepFailed) -> str:
@@ -124,7 +205,7 @@ def where_failed(failed: PipelineStepFailed) -> str:
         seen.append(current)
         if getattr(current, "pipe_name", None):
             return f"resource {current.pipe_name}, {failed.step} step: "
-        current = current.__cause__ or current.__context__
+        current = _cause(current)
     return f"{failed.step} step: "
 
 
@@ -134,7 +215,8 @@ def failed_jobs(failed: PipelineStepFailed) -> dict[str, str]:
     rejected: dict[str, str] = {}
     for package in getattr(info, "load_packages", None) or []:
         for job in package.jobs.get("failed_jobs", []):
-            rejected[job.job_file_info.table_name] = (job.failed_message or "load job failed").splitlines()[0][:300]
+            message = (job.failed_message or "load job failed").splitlines()[0]
+            rejected[job.job_file_info.table_name] = mask_values(message)[:300]
     return rejected
 
 
@@ -145,7 +227,8 @@ def _direct_load(name: str, source, warehouse: Path) -> SyncResult:  # noqa: ANN
         summary = source.load_into(warehouse)
     except Exception as error:  # noqa: BLE001 - reported like a failed dlt run
         cause = root_cause(error)
-        return SyncResult(name, "failed", f"{type(cause).__name__}: {cause}")
+        return SyncResult(name, "failed", redact(f"{type(cause).__name__}: {cause}", secret_values()),
+                          detail=traceback_text(error))
     if summary.failures:
         return SyncResult(name, "failed", "; ".join(summary.failures) + f" (otherwise {summary.message()})",
                           summary.rows, warnings=summary.warnings)
@@ -160,7 +243,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         echo(f"{name}: syncing into {warehouse}")
         started = runlog.now()
         result = sync_source(name, warehouse, progress, refresh)
-        runlog.append(warehouse, runlog.RunRecord(
+        record_run(warehouse, runlog.RunRecord(
             name, result.status, started, runlog.now(), result.message, result.rows, result.rejected,
             "full_refresh" if refresh else "incremental", result.warnings))
         details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
@@ -172,27 +255,101 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
     return results
 
 
+# prctl(2): the signal the kernel sends a process when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def _dies_with(parent: int):  # noqa: ANN202
+    """A `preexec_fn` tying the child's life to `parent`'s (Linux; elsewhere nothing)."""
+
+    def tie() -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the tie was made
+            os._exit(1)
+
+    return tie
+
+
 def dbt(*args: str, warehouse: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs the dbt CLI from this environment on the warehouse."""
+    """Runs the dbt CLI from this environment on the warehouse.
+
+    dbt writes the warehouse under our writer lock, which dies with this process: so dbt dies
+    with it too, even when this process is killed with SIGKILL, instead of writing on unlocked.
+    """
     executable = Path(sys.executable).parent / "dbt"
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse or warehouse_path())}
     command = [str(executable), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    return subprocess.run(command, env=env, check=check, cwd=DBT_PROJECT_DIR)
+    return subprocess.run(command, env=env, check=check, cwd=DBT_PROJECT_DIR, preexec_fn=_dies_with(os.getpid()))
 
 
 def transform(warehouse: Path | None = None) -> int:
-    """dbt build; only when every model and test passed is the marts snapshot republished."""
+    """dbt build; only when every model and test passed is the marts snapshot republished.
+
+    Refused (nothing built, the published marts kept) when a raw table lost a large share of its
+    rows since the last build without a completed full refresh of its source: see `row_drops`.
+    """
     warehouse = warehouse or warehouse_path()
     started = runlog.now()
+    counts = raw_row_counts(warehouse)
+    drops = row_drops(runlog.read(warehouse), counts, setting("transform", "max_row_drop", DEFAULT_MAX_ROW_DROP))
+    if drops:
+        message = (f"marts not rebuilt: {'; '.join(f'{table} {why}' for table, why in drops.items())}, without a "
+                   "completed full refresh of its source. If that is right, `sync --full-refresh` the source "
+                   "(or raise [transform] max_row_drop); the published marts stay as they were")
+        output.current().error(f"transform: {message}")
+        record_run(warehouse, runlog.RunRecord("transform", "failed", started, runlog.now(), message, counts, drops))
+        return 1
     code = dbt("build", warehouse=warehouse, check=False).returncode
-    if code == 0:
-        publish_snapshot(warehouse)
-    make_private(warehouse)
     rejected = dbt_failures()
-    runlog.append(warehouse, runlog.RunRecord(
-        "transform", "passed" if code == 0 else "failed", started, runlog.now(),
-        "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)", rejected=rejected))
+    message = "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)"
+    if code == 0:
+        try:
+            publish_snapshot(warehouse)
+        except SnapshotNotPublished as full:
+            code, message = 1, f"dbt build passed, but {full}"
+            output.current().error(f"transform: {full}")
+    make_private(warehouse)
+    record_run(warehouse, runlog.RunRecord(
+        "transform", "passed" if code == 0 else "failed", started, runlog.now(), message, counts, rejected))
     return code
+
+
+def record_run(warehouse: Path, record: runlog.RunRecord) -> None:
+    """Appends to the run log; a full disk costs the record and one line on stderr, not the run."""
+    try:
+        runlog.append(warehouse, record)
+    except runlog.RunLogUnwritable as unwritable:
+        output.current().error(f"run log: {unwritable}")
+
+
+def raw_row_counts(warehouse: Path) -> dict[str, int]:
+    """Rows per raw table, `schema.table`, without dlt's and the loaders' bookkeeping tables."""
+    from pipelines.status import warehouse_tables  # status reads the runner's settings: imported late
+
+    tables, _, _ = warehouse_tables(warehouse)
+    return {f"{schema}.{table}": count for schema, by_table in tables.items() for table, count in by_table.items()
+            if not table.startswith("_")}
+
+
+def row_drops(records: list[runlog.RunRecord], counts: dict[str, int], max_drop: float) -> dict[str, str]:
+    """Raw tables that lost more than `max_drop` of the rows the last passed build saw.
+
+    A source whose full refresh completed since then may shrink: deletes at the vendor are real.
+    A full refresh killed part way, or a vendor answering with an empty listing, is not.
+    """
+    built = runlog.latest(records, "transform", "passed")
+    if built is None:
+        return {}
+    refreshed = {r.source for r in records
+                 if r.mode == "full_refresh" and r.status == "loaded" and r.finished_at > built.finished_at}
+    drops = {}
+    for table, before in built.rows.items():
+        now = counts.get(table, 0)
+        if before >= ROW_DROP_MIN_ROWS and (before - now) / before > max_drop and table.split(".")[0] not in refreshed:
+            drops[table] = f"fell from {before:,} to {now:,} rows since the marts were last built"
+    return drops
 
 
 def dbt_failures() -> dict[str, str]:

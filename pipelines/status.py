@@ -20,6 +20,7 @@ import dlt
 import duckdb
 
 from pipelines import runlog
+from pipelines.rejected import set_aside_dir, set_aside_packages
 from pipelines.runner import is_configured, pipeline_name, pipelines_dir
 from pipelines.sources import SOURCES
 
@@ -43,6 +44,7 @@ class SourceStatus:
     last_error_at: float | None = None
     advice: str = ""
     warnings: list[str] = field(default_factory=list)  # what the last run loaded around, still to act on
+    set_aside: list[str] = field(default_factory=list)  # failed load packages moved out of dlt's way
 
 
 @dataclass
@@ -128,7 +130,7 @@ def collect(warehouse: Path, now: float | None = None) -> WarehouseStatus:
                               default=None)
         status = SourceStatus(source, "ok", last_success_at, stale_after_hours=stale_after_hours(source),
                               tables=tables.get(source, {}), last_rows=success.rows if success else {},
-                              cursors=cursors(source, warehouse))
+                              cursors=cursors(source, warehouse), set_aside=set_aside_packages(warehouse, source))
         failure = runlog.latest(records, source, "failed")
         if failure:
             status.last_error, status.last_error_at = failure.message, failure.finished_at
@@ -204,6 +206,9 @@ def render(status: WarehouseStatus, console, verbose: bool = False) -> None:  # 
             console.print(f"[bold]{s.source}[/]: {s.advice}")
         for warning in s.warnings:
             console.print(f"[bold]{s.source}[/] [yellow]warning:[/] {warning}", soft_wrap=True)
+        if s.set_aside:
+            console.print(f"[yellow]{s.source}[/]: {len(s.set_aside)} failed load package(s) set aside in "
+                          f"{set_aside_dir(Path(status.warehouse), s.source)} (they failed twice; the run log says why)")
         if verbose:
             console.print(f"\n[bold]{s.source}[/] ({s.state})")
             for name, count in s.tables.items():

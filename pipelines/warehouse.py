@@ -98,20 +98,34 @@ def make_private(warehouse: Path) -> None:
         state.chmod(0o700)
 
 
+class SnapshotNotPublished(RuntimeError):
+    """The marts snapshot could not be written (a full disk, usually); the previous one stays."""
+
+
 def publish_snapshot(warehouse: Path) -> Path:
-    """Copies the marts into a new file and renames it over the published one, atomically."""
+    """Copies the marts into a new file and renames it over the published one, atomically.
+
+    A copy that fails part way (a full disk) is deleted: the published snapshot stays as it was.
+    """
     target = snapshot_path(warehouse)
     staging = target.with_name(f".{target.name}.new")
     staging.unlink(missing_ok=True)
-    with duckdb.connect(str(warehouse)) as con:
-        tables = [name for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
-            "order by 1", [MARTS_SCHEMA]).fetchall()]
-        con.execute(f"attach '{_sql_string(staging)}' as snapshot")
-        con.execute(f"create schema snapshot.{MARTS_SCHEMA}")
-        for table in tables:
-            con.execute(f'create table snapshot.{MARTS_SCHEMA}."{table}" as from {MARTS_SCHEMA}."{table}"')
-        con.execute("detach snapshot")
-    staging.chmod(OWNER_ONLY)
-    os.replace(staging, target)
+    try:
+        with duckdb.connect(str(warehouse)) as con:
+            tables = [name for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
+                "order by 1", [MARTS_SCHEMA]).fetchall()]
+            con.execute(f"attach '{_sql_string(staging)}' as snapshot")
+            con.execute(f"create schema snapshot.{MARTS_SCHEMA}")
+            for table in tables:
+                con.execute(f'create table snapshot.{MARTS_SCHEMA}."{table}" as from {MARTS_SCHEMA}."{table}"')
+            con.execute("detach snapshot")
+        staging.chmod(OWNER_ONLY)
+        os.replace(staging, target)
+    except (OSError, duckdb.Error) as error:
+        for leftover in (staging, staging.with_name(staging.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SnapshotNotPublished(f"the marts snapshot {target} could not be written ({reason}); "
+                                   "the previous snapshot stays published") from None
     return target

@@ -120,3 +120,15 @@ def test_unreachable_hosts_are_reported_without_the_query_string():
         client.get("items", params={"access_token": "s3cret"})
     assert "Echo could not be reached at http://127.0.0.1:9/items" in str(error.value)
     assert "s3cret" not in str(error.value)
+
+
+def test_a_stale_replay_is_followed_three_times_then_stopped_as_a_loop():
+    with _echo_service() as service:
+        service.faults.replay = 2  # page 1 served again twice: followed, nothing lost
+        pages = list(_client(service).paginate("items"))
+        assert [row["id"] for page in pages for row in page] == [1, 1, 1, 2, 3]
+    with _echo_service() as service:
+        service.faults.replay = 100  # a cache stuck on page 1
+        with pytest.raises(http.PagingLoopError, match="same page 5 times in a row"):
+            list(_client(service).paginate("items"))
+        assert service.count() == 5

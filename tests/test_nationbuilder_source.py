@@ -7,7 +7,7 @@ import pytest
 from requests import Request
 
 from pipelines.runner import sync
-from pipelines.sources.http import NextPathPaginator, VendorHttpError, resolve_next_path
+from pipelines.sources.http import NextPathPaginator, resolve_next_path
 from tests.conftest import query, table_rows
 
 
@@ -227,16 +227,13 @@ class _Body:
         return {"next": self._next, "results": []}
 
 
-def test_next_path_paginator_drops_first_params_and_stops_an_endless_loop():
-    paginator = NextPathPaginator("http://h/api/v1", max_repeats=2)
+def test_next_path_paginator_drops_first_params():
+    # an endless replay of the same link is stopped by the HTTP layer's PagingGuard (test_http.py)
+    paginator = NextPathPaginator("http://h/api/v1")
     request = Request("GET", "http://h/api/v1/people", params={"limit": 100})
     paginator.update_state(_Body("/api/v1/people?__nonce=n&__token=t"))
     paginator.update_request(request)
     assert request.url == "http://h/api/v1/people?__nonce=n&__token=t" and request.params is None
-    paginator.update_state(_Body("/api/v1/people?__nonce=n&__token=t"))
-    paginator.update_state(_Body("/api/v1/people?__nonce=n&__token=t"))
-    with pytest.raises(VendorHttpError, match="same next link"):
-        paginator.update_state(_Body("/api/v1/people?__nonce=n&__token=t"))
 
 
 def test_a_limit_above_100_is_a_configuration_error(nb, warehouse, monkeypatch):

@@ -3,9 +3,14 @@
 A `FakeService` runs one vendor's WSGI handler on 127.0.0.1 in a background thread and
 wraps it with what real APIs do to their clients: a rate limit (a token bucket, or arrivals
 in a sliding one-second window) answered with 429 and `Retry-After`, switchable faults (5xx at
-a rate or in a burst, 429 storms, slow responses, bodies cut short, a stale response replayed),
-and optionally the vendor's own clock in the `Date` header. It records every request so tests
-and benchmarks can count what a source actually asked for.
+a rate or in a burst, 429 storms, slow responses, bodies cut short, a stale response replayed,
+paging that loops, an HTML page instead of JSON, a body dripped a few bytes at a time), and
+optionally the vendor's own clock in the `Date` header. It records every request so tests and
+benchmarks can count what a source actually asked for.
+
+The last three faults are what issue 18's adversarial probes met through a misbehaving proxy in
+front of the fakes: a `next` link cycling back to an earlier page, a 200 carrying an HTML error
+page, and a server sending 64 bytes a second.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import random
 import threading
 import time
 from collections import OrderedDict, deque
+from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, TypeVar
 
@@ -64,6 +70,9 @@ class Faults:
     slow_seconds: float = 0.0
     truncate_rate: float = 0.0  # share of bodies cut short (the connection closes mid-body)
     replay: int = 0  # the next N requests get the previous successful response again (a stale cache)
+    loop_at_page: int = 0  # a request for `page=N` is answered as page 1: its `next` leads round again
+    html_pages: int = 0  # the next N requests get 200 with an HTML page (a proxy's or a login page)
+    drip_bytes_per_second: float = 0.0  # bodies are sent 16 bytes at a time at this rate
     seed: int = 0
     _rng: random.Random = field(default=None, repr=False)  # type: ignore[assignment]
 
@@ -142,6 +151,31 @@ class _TruncatedBody:
     def __iter__(self) -> Iterable[bytes]:
         yield self.body[: len(self.body) // 2]
         raise ConnectionAbortedError("sandbox fault: body truncated")
+
+
+class _DrippedBody:
+    """Sends a body a few bytes at a time: every read succeeds, the whole takes ages."""
+
+    def __init__(self, body: bytes, bytes_per_second: float) -> None:
+        self.body = body
+        self.pause = 16 / bytes_per_second
+
+    def __iter__(self) -> Iterable[bytes]:
+        for start in range(0, len(self.body), 16):
+            yield self.body[start:start + 16]
+            time.sleep(self.pause)
+
+
+HTML_PAGE = b"<!doctype html><html><head><title>502 Bad Gateway</title></head><body>upstream error</body></html>"
+
+
+def _loop_paging(environ: dict, page: int) -> dict:
+    """The environ of a request for `page` rewritten to ask for page 1."""
+    query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if ("page", str(page)) not in query:
+        return environ
+    looped = [(key, "1" if key == "page" else value) for key, value in query]
+    return {**environ, "QUERY_STRING": urlencode(looped)}
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -245,6 +279,9 @@ class FakeService:
             if faults.error_burst > 0:
                 faults.error_burst -= 1
                 return self._error_body(503, "service unavailable")
+            if faults.html_pages > 0:
+                faults.html_pages -= 1
+                return Response(HTML_PAGE, status=200, mimetype="text/html")
             if faults.replay > 0 and self._last_ok is not None:
                 faults.replay -= 1
                 body, mimetype = self._last_ok
@@ -262,9 +299,16 @@ class FakeService:
             body = response.get_data()
             response = Response(_TruncatedBody(body), status=200, mimetype=response.mimetype)
             response.headers["Content-Length"] = str(len(body))
+        if faults.drip_bytes_per_second and response.status_code == 200:
+            body = response.get_data()
+            response = Response(_DrippedBody(body, faults.drip_bytes_per_second), status=200,
+                                mimetype=response.mimetype)
+            response.headers["Content-Length"] = str(len(body))
         return response
 
     def _wsgi(self, environ, start_response):  # noqa: ANN001 - WSGI signature
+        if self.faults.loop_at_page:
+            environ = _loop_paging(environ, self.faults.loop_at_page)
         request = Request(environ)
         response = self._respond(request)
         with self._lock:

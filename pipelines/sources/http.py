@@ -3,27 +3,48 @@
 dlt's `RESTClient` and its retrying `Client` already page, retry 429/5xx/timeouts/dropped
 connections with exponential backoff and honour `Retry-After`. What they lack, and what
 lives here once: pacing to a vendor's published rate limit (shared by every thread of a
-source), and errors that tell the operator what to do instead of a bare status line.
+source), errors that tell the operator what to do instead of a bare status line, and the
+defences against a vendor (or a proxy) that misbehaves without failing:
+
+- a listing that goes round in circles (a `next` link back to an earlier page, the same page
+  under another URL) or runs past the totals the vendor reported is stopped by `PagingGuard`,
+  which every paginator's pages pass through in `VendorClient.paginate`;
+- a sync is given a wall-clock budget (`time_budget`, set by the runner from
+  `[sync] time_budget_seconds`): past it, the next request fails instead of being sent;
+- `timeout` bounds a whole request, body included: a server dripping a few bytes a second is
+  timed out (and retried) like one that sends nothing, not after every read;
+- a body that is not JSON (an HTML error page, a truncated document) fails with the decoding
+  error and the URL.
+
+URLs in messages have their credentials masked (`pipelines.redact.mask_urls`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
+from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from requests import HTTPError, PreparedRequest, Request, RequestException, Response
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from requests.exceptions import ChunkedEncodingError, ReadTimeout
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.client import PageData
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONLinkPaginator
+
+from pipelines.redact import mask_urls
 
 # bodies longer than this are cut in error messages
 ERROR_BODY_CHARS = 300
@@ -35,6 +56,33 @@ class VendorAuthError(RuntimeError):
 
 class VendorHttpError(HTTPError):
     """A request still failed after the retry budget was spent."""
+
+
+class PagingLoopError(VendorHttpError):
+    """A listing served a page it had served before, or more pages than it said it holds."""
+
+
+class TimeBudgetExceeded(VendorHttpError):
+    """The sync ran past its wall-clock budget (`[sync] time_budget_seconds`)."""
+
+
+class VendorDecodeError(VendorHttpError):
+    """A vendor answered 200 with a body that is not the JSON it documents."""
+
+
+_deadline: float | None = None
+
+
+@contextmanager
+def time_budget(seconds: float | None) -> Iterator[None]:
+    """No request of any source starts more than `seconds` after entering (None: no budget)."""
+    global _deadline
+    previous = _deadline
+    _deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline = previous
 
 
 @dataclass(frozen=True)
@@ -69,16 +117,43 @@ class RateLimiter:
 
 
 class _PacedAdapter(HTTPAdapter):
-    """Takes a rate-limit slot before every attempt, retries included."""
+    """Takes a rate-limit slot before every attempt, retries included; bounds each attempt's total time.
 
-    def __init__(self, limiter: RateLimiter | None, **kwargs: Any) -> None:
+    requests' `timeout` applies to each socket read, so a body sent a few bytes at a time never
+    times out. Bodies are read here instead, a socket read at a time, against `total_timeout`;
+    running past it raises `ReadTimeout`, which dlt's client retries like any other timeout.
+    """
+
+    def __init__(self, limiter: RateLimiter | None, total_timeout: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.limiter = limiter
+        self.total_timeout = total_timeout
 
-    def send(self, request, **kwargs):  # noqa: ANN001, ANN201 - requests' signature
+    def send(self, request, stream=False, **kwargs):  # noqa: ANN001, ANN201 - requests' signature
         if self.limiter is not None:
             self.limiter.wait()
-        return super().send(request, **kwargs)
+        deadline = time.monotonic() + self.total_timeout
+        response = super().send(request, stream=True, **kwargs)
+        if not stream:
+            self._read_body(response, deadline)
+        return response
+
+    def _read_body(self, response: Response, deadline: float) -> None:
+        chunks = []
+        try:
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise ReadTimeout(f"the response took longer than {self.total_timeout:g} s in all "
+                                      f"(timeout) at {_where(response)}", request=response.request)
+        except (ProtocolError, ReadTimeoutError, ReadTimeout) as failed:
+            response.close()  # the connection is in an unknown state: never reused
+            if isinstance(failed, ProtocolError):
+                raise ChunkedEncodingError(failed, request=response.request) from None
+            raise ReadTimeout(failed, request=response.request) from None
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        response.raw.release_conn()  # read to the end: the connection goes back to the pool
 
 
 class _PacedClient(Client):
@@ -95,7 +170,7 @@ class _PacedClient(Client):
         )
         limiter = RateLimiter(policy.requests_per_second) if policy.requests_per_second else None
         # dlt mounts `_adapter` on each per-thread session it makes; replacing it paces them all
-        self._adapter = _PacedAdapter(limiter, pool_maxsize=policy.max_connections)
+        self._adapter = _PacedAdapter(limiter, policy.timeout, pool_maxsize=policy.max_connections)
 
 
 def _where(response: Response | Request | None) -> str:
@@ -132,28 +207,12 @@ class NextPathPaginator(JSONLinkPaginator):
     For opaque cursors such as NationBuilder's `__nonce`/`__token` paths: nothing is
     re-encoded and the first request's query parameters are not sent again (the next
     path carries what the vendor needs). The same link served again (a stale replay) is
-    followed again; served more than `max_repeats` times in a row, it is an error rather
-    than an endless loop.
+    followed again, within `PagingGuard`'s limit.
     """
 
-    def __init__(self, base_url: str, next_url_path: str = "next", max_repeats: int = 3) -> None:
+    def __init__(self, base_url: str, next_url_path: str = "next") -> None:
         super().__init__(next_url_path=next_url_path)
         self.base_url = base_url
-        self.max_repeats = max_repeats
-        self._previous: str | None = None
-        self._repeats = 0
-
-    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
-        super().update_state(response, data)
-        if self._next_reference is not None and self._next_reference == self._previous:
-            self._repeats += 1
-            if self._repeats > self.max_repeats:
-                raise VendorHttpError(
-                    f"the API at {_where(response)} answered with the same next link "
-                    f"{self._repeats} times in a row; stopping instead of looping", response=response)
-        else:
-            self._repeats = 0
-        self._previous = self._next_reference
 
     def update_request(self, request: Request) -> None:
         if self._next_reference:
@@ -192,14 +251,22 @@ def _decode_json(response: Response) -> Any:
 
     A JSON escape can also name half a UTF-16 pair, which Python accepts but no UTF-8 writer
     (Parquet, DuckDB) does; such documents are repaired, so one bad name never fails a load.
+    A body that is not JSON at all fails with what was wrong and where.
     """
     text = response.content.decode("utf-8", errors="replace")
-    document = json.loads(text)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise VendorDecodeError(
+            f"the answer from {mask_urls(response.url)} is not JSON ({error}; "
+            f"Content-Type {response.headers.get('Content-Type', 'missing')}, {len(response.content)} bytes, "
+            f"starting {text[:80]!r})", response=response) from None
     return _repair_text(document) if "\\ud" in text.lower() else document
 
 
 def _tolerant_json(response: Response, *args: Any, **kwargs: Any) -> None:
-    response.json = functools.partial(_decode_json, response)  # type: ignore[method-assign]
+    # decoded once: dlt's data selector, the paginator and the paging guard all read the body
+    response.json = functools.cache(functools.partial(_decode_json, response))  # type: ignore[method-assign]
 
 
 class HalNextLinkPaginator(JSONLinkPaginator):
@@ -294,6 +361,62 @@ class RenewingBearerAuth(AuthBase):
         resent = response.connection.send(retry, **send_kwargs)
         resent.history.append(response)
         return resent
+class PagingGuard:
+    """Stops one listing that loops or overruns, whatever paginator walks it.
+
+    A page fetched again from the URL just fetched, or identical to the page just served, is a
+    stale replay: followed up to `max_repeats` times in a row (NationBuilder's caches do this).
+    A URL or a body met earlier in the listing is a loop. Where the vendor reports totals
+    (`total_pages`; `count` or `total_records` of records), a listing that runs past them by more
+    than a page is stopped too: its `next` links are not to be trusted.
+    """
+
+    def __init__(self, vendor: str, max_repeats: int = 3) -> None:
+        self.vendor = vendor
+        self.max_repeats = max_repeats
+        self._urls: set[str] = set()
+        self._bodies: set[bytes] = set()
+        self._previous: tuple[str, bytes] | None = None
+        self._repeats = 0
+        self.pages = self.records = 0
+        self.reported_pages = self.reported_records = 0
+
+    def check(self, page: PageData) -> None:
+        url, body = page.response.url, hashlib.sha256(page.response.content).digest()
+        self.pages += 1
+        self.records += len(page)
+        if self._previous is not None and (url == self._previous[0] or body == self._previous[1]):
+            self._repeats += 1
+            if self._repeats > self.max_repeats:
+                self._fail(url, f"served the same page {self._repeats + 1} times in a row")
+        elif url in self._urls or body in self._bodies:
+            self._fail(url, f"led back to a page it had already served (page {self.pages} of this listing)")
+        else:
+            self._repeats = 0
+        self._urls.add(url)
+        self._bodies.add(body)
+        self._previous = (url, body)
+        self._check_totals(page)
+
+    def _check_totals(self, page: PageData) -> None:
+        document = page.response.json()
+        if not isinstance(document, dict) or not page:
+            return
+        pages = document.get("total_pages")
+        records = document.get("total_records", document.get("count"))
+        if isinstance(pages, int) and not isinstance(pages, bool):
+            self.reported_pages = max(self.reported_pages, pages)
+        if isinstance(records, int) and not isinstance(records, bool):
+            self.reported_records = max(self.reported_records, records)
+        if self.reported_pages and self.pages > self.reported_pages + 1:
+            self._fail(page.response.url, f"served {self.pages} pages of a listing it said has "
+                                          f"{self.reported_pages}")
+        if self.reported_records and self.records - len(page) >= self.reported_records:
+            self._fail(page.response.url, f"kept serving records after the {self.reported_records} it said "
+                                          f"the listing holds ({self.records} read)")
+
+    def _fail(self, url: str, what: str) -> None:
+        raise PagingLoopError(f"{self.vendor}'s paging {what} at {mask_urls(url)}; stopped instead of looping")
 
 
 class VendorClient(RESTClient):
@@ -324,15 +447,22 @@ class VendorClient(RESTClient):
         )
         self._hooks = {"response": [_error_hook(vendor, credential_variable), _tolerant_json]}
 
-    def paginate(self, path: str = "", **kwargs: Any):  # noqa: ANN201 - RESTClient's signature
+    def paginate(self, path: str = "", **kwargs: Any) -> Iterator[PageData[Any]]:
         kwargs.setdefault("hooks", self._hooks)
-        return super().paginate(path, **kwargs)
+        guard = PagingGuard(self.vendor)
+        for page in super().paginate(path, **kwargs):
+            guard.check(page)
+            yield page
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Response:
         kwargs.setdefault("hooks", self._hooks)
         return super().get(path, params=params, **kwargs)
 
     def _send_request(self, request: Request, **kwargs: Any) -> Response:
+        if _deadline is not None and time.monotonic() > _deadline:
+            raise TimeBudgetExceeded(
+                f"the sync ran past its time budget ([sync] time_budget_seconds) before requesting "
+                f"{mask_urls(request.url or '')} from {self.vendor}; stopped (the next run resumes from its cursors)")
         try:
             return super()._send_request(request, **kwargs)
         except (VendorHttpError, VendorAuthError):
