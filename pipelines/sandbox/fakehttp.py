@@ -169,13 +169,17 @@ class _DrippedBody:
 HTML_PAGE = b"<!doctype html><html><head><title>502 Bad Gateway</title></head><body>upstream error</body></html>"
 
 
-def _loop_paging(environ: dict, page: int) -> dict:
-    """The environ of a request for `page` rewritten to ask for page 1."""
+def _loop_paging(environ: dict, page: int, page_parameter: str, page_of: Callable[[str], int]) -> dict:
+    """The environ of a request for `page` rewritten to ask for the first page (without its page parameter)."""
     query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    if ("page", str(page)) not in query:
+    asked = [value for key, value in query if key == page_parameter]
+    try:
+        if not asked or page_of(asked[0]) != page:
+            return environ
+    except Exception:  # noqa: BLE001 - a malformed page parameter is the vendor handler's to refuse
         return environ
-    looped = [(key, "1" if key == "page" else value) for key, value in query]
-    return {**environ, "QUERY_STRING": urlencode(looped)}
+    first = [(key, value) for key, value in query if key != page_parameter]
+    return {**environ, "QUERY_STRING": urlencode(first)}
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -207,9 +211,15 @@ class FakeService:
         error_body: Callable[[int, str], Response] | None = None,
         port: int = 0,
         clock: Callable[[], float] | None = None,
+        page_parameter: tuple[str, Callable[[str], int]] = ("page", int),
     ) -> None:
-        """`clock`: the vendor's time in unix seconds, served in every response's `Date` header."""
+        """`clock`: the vendor's time in unix seconds, served in every response's `Date` header.
+
+        `page_parameter`: the query parameter a `next` link carries its page in, and how to read the
+        page number from it (for the `loop_at_page` fault).
+        """
         self.name = name
+        self.page_parameter = page_parameter
         self.handler = handler
         self.faults = Faults()
         self.bucket: TokenBucket | SlidingWindowLimit | None = None
@@ -308,7 +318,7 @@ class FakeService:
 
     def _wsgi(self, environ, start_response):  # noqa: ANN001 - WSGI signature
         if self.faults.loop_at_page:
-            environ = _loop_paging(environ, self.faults.loop_at_page)
+            environ = _loop_paging(environ, self.faults.loop_at_page, *self.page_parameter)
         request = Request(environ)
         response = self._respond(request)
         with self._lock:
