@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import Counter
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import REPO_ROOT, runlog
 from pipelines.redact import redact, scrub_file, secret_values
-from pipelines.sources import SOURCES, source_factory
+from pipelines.sources import SOURCES, UNFINISHED, source_factory
 from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
 
 __all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path", "sync", "sync_source",
@@ -97,13 +98,23 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
             pipeline.run()
         # parquet files load into DuckDB far faster than the default INSERT statements
         pipeline.run(source, loader_file_format="parquet", refresh=refresh)
+        rows = _loaded_rows(pipeline)
+        while pipeline.state.get("sources", {}).get(source.name, {}).get(UNFINISHED):
+            # a source committing its progress in steps: each step is loaded before the next
+            pipeline.run(source_factory(name)(), loader_file_format="parquet")
+            rows.update(_loaded_rows(pipeline))
     except PipelineStepFailed as failed:
         cause = root_cause(failed)
         message = redact(f"{where_failed(failed)}{type(cause).__name__}: {cause}", secret_values())
         return SyncResult(name, "failed", message, rejected=failed_jobs(failed))
-    row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
-    rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
-    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows)
+    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", dict(rows))
+
+
+def _loaded_rows(pipeline: dlt.Pipeline) -> Counter:
+    """Rows per table the pipeline's last run loaded, without dlt's own tables."""
+    info = pipeline.last_trace.last_normalize_info
+    return Counter({table: count for table, count in (info.row_counts if info else {}).items()
+                    if not table.startswith("_dlt")})
 
 
 def where_failed(failed: PipelineStepFailed) -> str:

@@ -1,8 +1,8 @@
 """What every sandbox vendor API has in common.
 
 A `FakeService` runs one vendor's WSGI handler on 127.0.0.1 in a background thread and
-wraps it with what real APIs do to their clients: a token-bucket rate limit answered with
-429 and `Retry-After`, and switchable faults (5xx at a rate or in a burst, 429 storms,
+wraps it with what real APIs do to their clients: a rate limit (a token bucket, or arrivals
+in a sliding one-second window) answered with 429 and `Retry-After`, and switchable faults (5xx at a rate or in a burst, 429 storms,
 slow responses, bodies cut short, a stale response replayed). It records every request so tests and benchmarks can
 count what a source actually asked for.
 """
@@ -14,7 +14,7 @@ import math
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, TypeVar
 
@@ -103,6 +103,31 @@ class TokenBucket:
             return (1 - self._tokens) / self.rate
 
 
+class SlidingWindowLimit:
+    """At most `rate` requests in any `window` seconds, counted at arrival: the next one is refused.
+
+    Stricter than a token bucket (which lets a fifth request through 250 ms after a burst of
+    four): what a vendor counting arrivals per second does. Refused requests do not count.
+    """
+
+    def __init__(self, rate: float, window: float = 1.0) -> None:
+        self.rate = rate
+        self.window = window
+        self._arrivals: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when a request may pass now, else the seconds until it may."""
+        with self._lock:
+            now = time.monotonic()
+            while self._arrivals and self._arrivals[0] <= now - self.window:
+                self._arrivals.popleft()
+            if len(self._arrivals) < self.rate:
+                self._arrivals.append(now)
+                return 0.0
+            return self._arrivals[0] + self.window - now
+
+
 def json_response(payload: object, status: int = 200, headers: dict | None = None) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers)
 
@@ -121,8 +146,16 @@ class _TruncatedBody:
 class _QuietHandler(WSGIRequestHandler):
     """The request log is `FakeService.requests`; keep stderr for real problems."""
 
+    # the server's clock for the `Date` header (unix seconds); None: the real one
+    clock: Callable[[], float] | None = None
+
     def log_request(self, *args: object, **kwargs: object) -> None:
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        if timestamp is None and self.clock is not None:
+            timestamp = self.clock()
+        return super().date_time_string(timestamp)
 
 
 class FakeService:
@@ -135,16 +168,21 @@ class FakeService:
         name: str,
         rate_limit: float | None = None,
         rate_burst: float | None = None,
+        strict_window: bool = False,
         error_body: Callable[[int, str], Response] | None = None,
         port: int = 0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """`clock`: the vendor's time in unix seconds, served in every response's `Date` header."""
         self.name = name
         self.handler = handler
         self.faults = Faults()
-        self.bucket = TokenBucket(rate_limit, rate_burst) if rate_limit else None
+        limit = SlidingWindowLimit(rate_limit) if strict_window else TokenBucket(rate_limit, rate_burst)
+        self.bucket = limit if rate_limit else None
         self.requests: list[LoggedRequest] = []
         self._error_body = error_body or (lambda status, message: json_response({"error": message}, status))
         self._port = port
+        self._handler_class = type("Handler", (_QuietHandler,), {"clock": staticmethod(clock)} if clock else {})
         self._server = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -152,7 +190,8 @@ class FakeService:
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> "FakeService":
-        self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_QuietHandler)
+        self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True,
+                                   request_handler=self._handler_class)
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True)
         self._thread.start()
         return self
