@@ -177,8 +177,9 @@ class FakeService:
         self.name = name
         self.handler = handler
         self.faults = Faults()
-        limit = SlidingWindowLimit(rate_limit) if strict_window else TokenBucket(rate_limit, rate_burst)
-        self.bucket = limit if rate_limit else None
+        self.bucket: TokenBucket | SlidingWindowLimit | None = None
+        if rate_limit:
+            self.bucket = SlidingWindowLimit(rate_limit) if strict_window else TokenBucket(rate_limit, rate_burst)
         self.requests: list[LoggedRequest] = []
         self._error_body = error_body or (lambda status, message: json_response({"error": message}, status))
         self._port = port
