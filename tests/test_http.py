@@ -142,3 +142,13 @@ def test_unreachable_hosts_are_reported_without_the_query_string():
         client.get("items", params={"access_token": "s3cret"})
     assert "Echo could not be reached at http://127.0.0.1:9/items" in str(error.value)
     assert "s3cret" not in str(error.value)
+
+
+def test_clients_of_one_api_share_their_pacing_across_loaded_steps(clock):
+    """A source run in several steps makes a client per step: the second must not start with a burst."""
+    policy = HttpPolicy(requests_per_second=4)
+    first, second = (http.shared_limiter("http://127.0.0.1:1/api", policy) for _ in range(2))
+    first.wait()
+    second.wait()
+    assert clock.sleeps == [pytest.approx(0.2625)]
+    assert http.shared_limiter("http://127.0.0.1:2/api", policy) is not first

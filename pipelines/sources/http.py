@@ -105,10 +105,24 @@ class _PacedAdapter(HTTPAdapter):
         return response
 
 
+_LIMITERS: dict[tuple, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(base_url: str, policy: HttpPolicy) -> RateLimiter | None:
+    """One limiter per API root and pace in a process: a source run in several loaded steps
+    (a client each) keeps its spacing across them instead of starting afresh with a burst."""
+    if not policy.requests_per_second:
+        return None
+    key = (base_url, policy.requests_per_second, policy.rate_margin)
+    with _LIMITERS_LOCK:
+        return _LIMITERS.setdefault(key, RateLimiter(policy.requests_per_second, policy.rate_margin))
+
+
 class _PacedClient(Client):
     """dlt's retrying client, with every thread's session mounted on one paced adapter."""
 
-    def __init__(self, policy: HttpPolicy) -> None:
+    def __init__(self, policy: HttpPolicy, limiter: RateLimiter | None) -> None:
         super().__init__(
             request_timeout=policy.timeout,
             max_connections=policy.max_connections,
@@ -117,7 +131,6 @@ class _PacedClient(Client):
             request_backoff_factor=policy.backoff_factor,
             request_max_retry_delay=policy.max_retry_delay,
         )
-        limiter = RateLimiter(policy.requests_per_second, policy.rate_margin) if policy.requests_per_second else None
         # dlt mounts `_adapter` on each per-thread session it makes; replacing it paces them all
         self._adapter = _PacedAdapter(limiter, pool_maxsize=policy.max_connections)
 
@@ -281,7 +294,7 @@ class VendorClient(RESTClient):
             paginator=paginator,
             # parsed once: dlt would parse a string selector again for every page
             data_selector=compile_path(data_selector) if data_selector else None,
-            session=_PacedClient(policy).session,
+            session=_PacedClient(policy, shared_limiter(base_url, policy)).session,
         )
         self._hooks = {"response": [_error_hook(vendor, credential_variable), _tolerant_json]}
 
