@@ -1,5 +1,7 @@
 """The action_network source against the fake: full, incremental, idempotent, resilient, paced."""
 
+import json
+
 import pytest
 from werkzeug.wrappers import Request
 
@@ -237,6 +239,26 @@ def test_last_page_quirk_a_full_last_page_ends_with_one_empty_page(api, warehous
     assert result.status == "loaded", result.message
     assert _requests_by_collection(api)["people"] == 3, "two full pages, then the empty page past the end"
     assert query(warehouse, "select count(*) from action_network.people") == [(50,)]
+
+
+def test_a_short_page_mid_collection_does_not_end_paging(api, warehouse):
+    """One record filtered out server-side makes page 2 of people short: pages 3 and on still load."""
+    serve_page = api.handler
+
+    def short_second_page(request):
+        response = serve_page(request)
+        if request.path.endswith("/people") and request.args.get("page") == "2":
+            body = json.loads(response.get_data())
+            hidden = body["_embedded"]["osdi:people"].pop()
+            short_second_page.hidden = hidden["identifiers"][0].removeprefix("action_network:")
+            response.set_data(json.dumps(body))
+        return response
+
+    api.handler = short_second_page
+    assert _sync(warehouse).status == "loaded"
+    people = set(api.world.vendors["action_network"].people) - {short_second_page.hidden}
+    assert {i for (i,) in query(warehouse, "select id from action_network.people")} == people
+    assert len(people) > 3 * 25, "the collection goes on well past the short page"
 
 
 def test_stays_within_four_requests_per_second_and_uses_the_budget(monkeypatch, warehouse):
