@@ -106,7 +106,7 @@ def _rows(warehouse: Path) -> dict[str, set]:
 
 def killed_then_rerun(folder: Path, full: int) -> bool:
     world = world_of_events()
-    moment = random.Random(int(os.environ.get("BENCH_KILL_SEED", "15"))).uniform(0.5, 0.95)
+    moment = random.Random(int(os.environ.get("BENCH_KILL_SEED", "31"))).uniform(0.5, 0.95)
     with action_network.serve(world, KEY, rate_limit=None) as service:
         env = {**os.environ, **action_network.client_env(service, KEY)}
         os.environ.update(env)
