@@ -261,6 +261,29 @@ def test_a_short_page_mid_collection_does_not_end_paging(api, warehouse):
     assert len(people) > 3 * 25, "the collection goes on well past the short page"
 
 
+def test_records_edited_while_a_sync_pages_are_read_by_the_next_run(api, warehouse):
+    """Edits behind the page being read and ahead of it: the cursor is the vendor's clock at the start."""
+    data = api.world.vendors["action_network"]
+    world = api.world
+    listed = sorted(data.people.values(), key=lambda p: (p.created_date, p.id))
+    behind, ahead = listed[0], listed[-1]  # on the first page and on the last
+    serve_page = api.handler
+
+    def edits_during_paging(request):
+        if request.path.endswith("/people") and request.args.get("page") == "3":
+            for person, name in ((behind, "Edited-Behind"), (ahead, "Edited-Ahead")):
+                person.given_name, person.modified_date = name, world.clock.tick(1)
+            world.version += 1
+        return serve_page(request)
+
+    api.handler = edits_during_paging
+    assert _sync(warehouse).status == "loaded"
+    api.handler = serve_page
+    assert _sync(warehouse).status == "loaded"
+    names = dict(query(warehouse, "select id, given_name from action_network.people"))
+    assert (names[behind.id], names[ahead.id]) == ("Edited-Behind", "Edited-Ahead")
+
+
 def test_stays_within_four_requests_per_second_and_uses_the_budget(monkeypatch, warehouse):
     """At the real limit: the fake answers 429 above 4/s; the source must never trigger it."""
     service = _serve(monkeypatch, people=60, seed=4, rate_limit=4, requests_per_second=4)
