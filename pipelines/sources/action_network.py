@@ -260,7 +260,7 @@ def action_network_source(
         vendor="Action Network",
         base_url=base_url,
         credential_variable=API_KEY_VARIABLE,
-        policy=HttpPolicy(requests_per_second, rate_margin, max_attempts, backoff_factor, timeout=timeout),
+        policy=HttpPolicy(requests_per_second, max_attempts, backoff_factor, timeout=timeout, rate_margin=rate_margin),
         headers={"OSDI-API-Token": api_key, "Content-Type": "application/json"},
         paginator=HalNextLinkPaginator(),
         data_selector=HAL_RECORDS,

@@ -41,13 +41,13 @@ class HttpPolicy:
     """How hard and how fast a source may talk to its vendor (configurable per source)."""
 
     requests_per_second: float | None = None
-    # how far below `requests_per_second` request starts are spaced (0.05: 5% wider apart)
-    rate_margin: float = 0.05
     max_attempts: int = 5
     backoff_factor: float = 1.0
     max_retry_delay: float = 60.0
     timeout: float = 60.0
     max_connections: int = 8
+    # how far below `requests_per_second` request starts are spaced (0.05: 5% wider apart)
+    rate_margin: float = 0.05
 
 
 class RateLimiter:
