@@ -204,6 +204,26 @@ def test_a_new_event_has_all_its_attendances_read_however_old(api, warehouse):
     assert not any("filter" in r.query for r in api.requests if event.id in r.path)
 
 
+def test_a_new_campaign_has_all_its_hosted_events_and_their_rsvps_read_however_old(api, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    world = api.world
+    data = world.vendors["action_network"]
+    campaign = action_network.AnCampaign("new-campaign", "Weekend of Action", "", world.clock.tick(), world.clock.now)
+    data.event_campaigns[campaign.id] = campaign
+    hosted = action_network._event(world.rng("test-campaign"), world.clock.now, [])
+    hosted.campaign_id, hosted.hosted_by_others = campaign.id, True
+    hosted.created_date = hosted.modified_date = 1_600_000_000  # older than anything the last run saw
+    data.events[hosted.id] = hosted
+    person = next(iter(data.people.values()))
+    data.add_attendance(action_network.AnAttendance("old-rsvp", hosted.id, person.id, "accepted", None, "email",
+                                                    1_600_000_000, 1_600_000_000))
+    world.version += 1
+    assert _sync(warehouse).status == "loaded"
+    assert query(warehouse, f"select event_campaign_id from action_network.events where id = '{hosted.id}'") == [
+        (campaign.id,)]
+    assert query(warehouse, "select event_id from action_network.attendances where id = 'old-rsvp'") == [(hosted.id,)]
+
+
 def test_recovers_from_429_storms_and_5xx_bursts(api, warehouse, monkeypatch):
     monkeypatch.setenv("SOURCES__ACTION_NETWORK__BACKOFF_FACTOR", "0.05")
     monkeypatch.setenv("SOURCES__ACTION_NETWORK__MAX_ATTEMPTS", "8")

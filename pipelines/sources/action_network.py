@@ -190,8 +190,9 @@ class Planner:
             if table == "events":
                 self._event(row, read["columns"].get("event_campaign_id", ""))
             elif table == "event_campaigns" and row["id"] not in self.known_campaigns:
+                # a campaign seen for the first time has all its events read, however old
                 self.known_campaigns.append(row["id"])
-                self._schedule(_read("events", f"event_campaigns/{row['id']}/events", self.cursor,
+                self._schedule(_read("events", f"event_campaigns/{row['id']}/events",
                                      event_campaign_id=row["id"]))
             elif table == "tags" and row["id"] not in self.known_tags:
                 self.known_tags.append(row["id"])
