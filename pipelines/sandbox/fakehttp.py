@@ -2,9 +2,10 @@
 
 A `FakeService` runs one vendor's WSGI handler on 127.0.0.1 in a background thread and
 wraps it with what real APIs do to their clients: a rate limit (a token bucket, or arrivals
-in a sliding one-second window) answered with 429 and `Retry-After`, and switchable faults (5xx at a rate or in a burst, 429 storms,
-slow responses, bodies cut short, a stale response replayed). It records every request so tests and benchmarks can
-count what a source actually asked for.
+in a sliding one-second window) answered with 429 and `Retry-After`, switchable faults (5xx at
+a rate or in a burst, 429 storms, slow responses, bodies cut short, a stale response replayed),
+and optionally the vendor's own clock in the `Date` header. It records every request so tests
+and benchmarks can count what a source actually asked for.
 """
 
 from __future__ import annotations
