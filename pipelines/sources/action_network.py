@@ -17,7 +17,8 @@ with what changed, not with history:
   taggings, and a strict server rejects one);
 - attendances of every event that is new (all of them), changed, or still taking RSVPs
   (starting after `open_event_days` ago), filtered by the cursor; taggings of every new tag,
-  and of every changed person (`/people/{id}/taggings`, as a tagging counts as their action);
+  and of every changed person (`/people/{id}/taggings`: a person's `modified_date` moves with
+  their actions; whether being tagged moves it is unverified, hence also the sweep);
 - every `sweep_days`, a sweep: every known event's attendances (filtered) and every tag's
   taggings, for late changes to old events.
 
