@@ -54,7 +54,7 @@ def test_rate_limiter_slows_down_on_429_and_recovers(clock):
     for _ in range(3):
         limiter.answered(429)
     assert limiter.interval == pytest.approx(0.2625 * RateLimiter.MAX_SLOWDOWN), "slowing down is bounded"
-    for _ in range(100):
+    for _ in range(200):
         limiter.answered(200)
     assert limiter.interval == pytest.approx(0.2625), "back to the base spacing, never below"
 
@@ -146,7 +146,7 @@ def test_unreachable_hosts_are_reported_without_the_query_string():
 
 def test_clients_of_one_api_share_their_pacing_across_loaded_steps(clock):
     """A source run in several steps makes a client per step: the second must not start with a burst."""
-    policy = HttpPolicy(requests_per_second=4)
+    policy = HttpPolicy(requests_per_second=4, rate_margin=0.05)
     first, second = (http.shared_limiter("http://127.0.0.1:1/api", policy) for _ in range(2))
     first.wait()
     second.wait()

@@ -250,7 +250,7 @@ def action_network_source(
     base_url: str = dlt.config.value,
     per_page: int = 25,
     requests_per_second: float = 4.0,
-    rate_margin: float = 0.05,
+    rate_margin: float = 0.08,
     max_attempts: int = 5,
     backoff_factor: float = 1.0,
     timeout: float = 60.0,

@@ -46,8 +46,8 @@ class HttpPolicy:
     max_retry_delay: float = 60.0
     timeout: float = 60.0
     max_connections: int = 8
-    # how far below `requests_per_second` request starts are spaced (0.05: 5% wider apart)
-    rate_margin: float = 0.05
+    # how far below `requests_per_second` request starts are spaced (0.08: 8% wider apart)
+    rate_margin: float = 0.08
 
 
 class RateLimiter:
@@ -62,7 +62,7 @@ class RateLimiter:
 
     MAX_SLOWDOWN = 4.0
 
-    def __init__(self, rate: float, margin: float = 0.05, slowdown: float = 1.5, recovery: float = 0.97) -> None:
+    def __init__(self, rate: float, margin: float = 0.08, slowdown: float = 1.5, recovery: float = 0.99) -> None:
         if rate <= 0:
             raise ValueError("requests_per_second must be positive")
         self.base_interval = (1.0 + margin) / rate
