@@ -285,7 +285,7 @@ def action_network_source(
             rows += page_rows
         return rows, now
 
-    @dlt.resource(name="action_network", selected=True)
+    @dlt.resource(name="action_network")
     def reads() -> Iterator[object]:
         planner = Planner(dlt.current.resource_state(), open_event_days, sweep_days)
         budget = step_requests
