@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from dlt.pipeline.helpers import pipeline_drop
 from pipelines import REPO_ROOT, output, runlog
 from pipelines.redact import mask_values, redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
-from pipelines.sources import SOURCES, source_factory
+from pipelines.sources import SOURCES, UNFINISHED, source_factory
 from pipelines.sources.http import time_budget
 from pipelines.warehouse import (SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, snapshot_path,
                                  warehouse_path)
@@ -148,14 +149,26 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
     try:
         # parquet files load into DuckDB far faster than the default INSERT statements
         pipeline.run(source, loader_file_format="parquet")
-        row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
-        rejected = {**set_aside, **checks.load(pipeline)}
+        rows, rejected = _loaded_rows(pipeline), {**set_aside, **checks.load(pipeline)}
+        while pipeline.state.get("sources", {}).get(source.name, {}).get(UNFINISHED):
+            # a source committing its progress in steps: each step is loaded before the next
+            step = source_factory(name)()
+            checks = RecordChecks(step, pipeline)
+            pipeline.run(step, loader_file_format="parquet")
+            rows.update(_loaded_rows(pipeline))
+            rejected.update(checks.load(pipeline))
         prune_loaded_packages(pipeline, int(setting("sync", "keep_loaded_packages", DEFAULT_KEEP_LOADED)))
     except PipelineStepFailed as failed:
         return SyncResult(name, "failed", failure_message(failed), rejected={**set_aside, **failed_jobs(failed)},
                           detail=_without_values(failed, traceback_text(failed)))
-    rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
-    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", rows, rejected)
+    return SyncResult(name, "loaded", f"{sum(rows.values())} rows", dict(rows), rejected)
+
+
+def _loaded_rows(pipeline: dlt.Pipeline) -> Counter:
+    """Rows per table the pipeline's last run loaded, without dlt's own tables."""
+    info = pipeline.last_trace.last_normalize_info
+    return Counter({table: count for table, count in (info.row_counts if info else {}).items()
+                    if not table.startswith("_dlt")})
 
 
 def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> None:

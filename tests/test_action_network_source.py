@@ -1,5 +1,7 @@
 """The action_network source against the fake: full, incremental, idempotent, resilient, paced."""
 
+import json
+
 import pytest
 from werkzeug.wrappers import Request
 
@@ -51,8 +53,7 @@ def _world_counts(data):
 def _requests_by_collection(api):
     counts = {"people": 0, "event_campaigns": 0, "events": 0, "attendances": 0, "tags": 0, "taggings": 0}
     for request in api.requests:
-        parts = request.path.split("/")[3:]  # after /api/v2
-        counts[parts[-1] if len(parts) == 3 else parts[0]] += 1
+        counts[request.path.rsplit("/", 1)[-1]] += 1  # a collection's path ends in its name
     return counts
 
 
@@ -75,15 +76,27 @@ def test_full_sync_loads_every_collection_with_ids_from_identifiers_and_links(ap
     assert api.count(status=429) == 0
 
 
-def test_second_run_without_changes_asks_once_per_collection_and_event_and_changes_nothing(api, warehouse):
+def _open_events(data, now, days=14):
+    """Events still taking RSVPs: starting after `days` ago (start_date is written from start_local)."""
+    return {e.id for e in data.events.values() if e.start_local >= now - days * 86400}
+
+
+def _asked_attendances(api):
+    return {r.path.split("/")[-2] for r in api.requests if r.path.endswith("/attendances")}
+
+
+def test_second_run_without_changes_asks_only_listings_and_open_events_and_changes_nothing(api, warehouse):
     assert _sync(warehouse).status == "loaded"
     before = {table: table_rows(warehouse, f"action_network.{table}") for table in TABLES}
     api.reset_log()
     assert _sync(warehouse).status == "loaded"
     data = api.world.vendors["action_network"]
-    assert _requests_by_collection(api) == {"people": 1, "event_campaigns": 1, "events": 1,
-                                            "attendances": len(data.events), "tags": 1, "taggings": len(data.tags)}
-    assert all("filter=modified_date" in r.query for r in api.requests)
+    requests = _requests_by_collection(api)
+    assert requests["people"] == requests["tags"] == 1 and requests["taggings"] == 0
+    assert requests["events"] == 1 + len(data.event_campaigns), "the group's events, then each campaign's"
+    assert _asked_attendances(api) == _open_events(data, api.world.clock.now) != set(data.events)
+    assert requests["attendances"] == len(_open_events(data, api.world.clock.now))
+    assert not any("filter" in r.query for r in api.requests if r.path.endswith(("/tags", "/taggings")))
     assert {table: table_rows(warehouse, f"action_network.{table}") for table in TABLES} == before
 
 
@@ -100,14 +113,76 @@ def test_incremental_sync_fetches_what_changed(api, warehouse):
     # the filtered collection: pages in proportion to the change, not the whole list
     assert requests["people"] <= -(-len(changed) // 25) + 1 < -(-len(data.people) // 25)
     assert result.rows["people"] >= len(changed)
-    # one filtered request per known event (each changed event's RSVPs fit one page)
-    assert requests["attendances"] == len(data.events)
+    # attendances of changed, new and still-open events; taggings of each changed person
+    changed_events = {e.id for e in data.events.values() if e.modified_date == world.clock.now}
+    assert _asked_attendances(api) == _open_events(data, world.clock.now) | changed_events
+    assert requests["taggings"] == len(changed)
     assert _counts(warehouse) == _world_counts(data)
     person = next(p for p in changed if p.postal_code)
     [(addresses,)] = query(warehouse, f"select postal_addresses from action_network.people where id = '{person.id}'")
     assert person.postal_code in addresses
-    rsvps = {a.id: a.status for a in data.attendances.values()}
-    assert dict(query(warehouse, "select id, status from action_network.attendances")) == rsvps
+    # RSVPs changed on the events asked are current; on closed events they wait for the sweep
+    asked = _asked_attendances(api)
+    rsvps = {a.id: a.status for a in data.attendances.values() if a.event_id in asked}
+    loaded = dict(query(warehouse, "select id, status from action_network.attendances"))
+    assert {i: loaded[i] for i in rsvps} == rsvps
+    taggings = {t.id: (t.tag_id, t.person_id) for t in data.taggings.values()}
+    assert {i: (t, p) for i, t, p in query(warehouse, "select id, tag_id, person_id from action_network.taggings")} \
+        == taggings
+
+
+def test_a_late_rsvp_to_an_old_event_is_read_by_the_weekly_sweep(api, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    world = api.world
+    data = world.vendors["action_network"]
+    old = next(e for e in data.events.values() if e.id not in _open_events(data, world.clock.now))
+    person = next(iter(data.people.values()))
+    world.clock.tick(3600)
+    world.version += 1
+    data.add_attendance(action_network.AnAttendance("late-rsvp", old.id, person.id, "accepted", None, None,
+                                                    world.clock.now, world.clock.now))
+    assert _sync(warehouse).status == "loaded"
+    assert query(warehouse, "select count(*) from action_network.attendances where id = 'late-rsvp'") == [(0,)]
+    world.clock.tick(7 * 86400)
+    world.version += 1
+    api.reset_log()
+    assert _sync(warehouse).status == "loaded"
+    assert _asked_attendances(api) == set(data.events), "a sweep asks every known event"
+    assert _requests_by_collection(api)["taggings"] == len(data.tags)
+    assert query(warehouse, "select event_id from action_network.attendances where id = 'late-rsvp'") == [(old.id,)]
+    api.reset_log()
+    assert _sync(warehouse).status == "loaded"
+    assert _asked_attendances(api) == _open_events(data, world.clock.now), "the next sweep is a week away"
+
+
+def test_a_sync_that_dies_part_way_resumes_where_its_last_step_was_loaded(monkeypatch, warehouse, tmp_path):
+    """The vendor goes away after half a sync's requests; the rerun repeats at most one step of them."""
+    monkeypatch.setenv("SOURCES__ACTION_NETWORK__STEP_REQUESTS", "20")
+    monkeypatch.setenv("SOURCES__ACTION_NETWORK__MAX_ATTEMPTS", "1")
+    clean = tmp_path / "clean.duckdb"
+    service = _serve(monkeypatch)
+    try:
+        assert _sync(clean).status == "loaded"
+        full = service.count()
+        serve_page = service.handler
+
+        def dies_after_half(request):
+            if service.count() >= full // 2:
+                return json_response({"error": "gone"}, 503)
+            return serve_page(request)
+
+        service.handler = dies_after_half
+        service.reset_log()
+        assert _sync(warehouse).status == "failed"
+        service.handler = serve_page
+        service.reset_log()
+        assert _sync(warehouse).status == "loaded"
+        rerun = service.count()
+    finally:
+        service.stop()
+    assert rerun <= full // 2 + 20 + 1, f"the rerun made {rerun} of a full sync's {full} requests"
+    assert {t: table_rows(warehouse, f"action_network.{t}") for t in TABLES} == {
+        t: table_rows(clean, f"action_network.{t}") for t in TABLES}
 
 
 def test_a_new_event_has_all_its_attendances_read_however_old(api, warehouse):
@@ -127,6 +202,26 @@ def test_a_new_event_has_all_its_attendances_read_however_old(api, warehouse):
     assert query(warehouse, f"select count(*) from action_network.attendances where event_id = '{event.id}'") == [
         (30,)]
     assert not any("filter" in r.query for r in api.requests if event.id in r.path)
+
+
+def test_a_new_campaign_has_all_its_hosted_events_and_their_rsvps_read_however_old(api, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    world = api.world
+    data = world.vendors["action_network"]
+    campaign = action_network.AnCampaign("new-campaign", "Weekend of Action", "", world.clock.tick(), world.clock.now)
+    data.event_campaigns[campaign.id] = campaign
+    hosted = action_network._event(world.rng("test-campaign"), world.clock.now, [])
+    hosted.campaign_id, hosted.hosted_by_others = campaign.id, True
+    hosted.created_date = hosted.modified_date = 1_600_000_000  # older than anything the last run saw
+    data.events[hosted.id] = hosted
+    person = next(iter(data.people.values()))
+    data.add_attendance(action_network.AnAttendance("old-rsvp", hosted.id, person.id, "accepted", None, "email",
+                                                    1_600_000_000, 1_600_000_000))
+    world.version += 1
+    assert _sync(warehouse).status == "loaded"
+    assert query(warehouse, f"select event_campaign_id from action_network.events where id = '{hosted.id}'") == [
+        (campaign.id,)]
+    assert query(warehouse, "select event_id from action_network.attendances where id = 'old-rsvp'") == [(hosted.id,)]
 
 
 def test_recovers_from_429_storms_and_5xx_bursts(api, warehouse, monkeypatch):
@@ -166,6 +261,49 @@ def test_last_page_quirk_a_full_last_page_ends_with_one_empty_page(api, warehous
     assert query(warehouse, "select count(*) from action_network.people") == [(50,)]
 
 
+def test_a_short_page_mid_collection_does_not_end_paging(api, warehouse):
+    """One record filtered out server-side makes page 2 of people short: pages 3 and on still load."""
+    serve_page = api.handler
+
+    def short_second_page(request):
+        response = serve_page(request)
+        if request.path.endswith("/people") and request.args.get("page") == "2":
+            body = json.loads(response.get_data())
+            hidden = body["_embedded"]["osdi:people"].pop()
+            short_second_page.hidden = hidden["identifiers"][0].removeprefix("action_network:")
+            response.set_data(json.dumps(body))
+        return response
+
+    api.handler = short_second_page
+    assert _sync(warehouse).status == "loaded"
+    people = set(api.world.vendors["action_network"].people) - {short_second_page.hidden}
+    assert {i for (i,) in query(warehouse, "select id from action_network.people")} == people
+    assert len(people) > 3 * 25, "the collection goes on well past the short page"
+
+
+def test_records_edited_while_a_sync_pages_are_read_by_the_next_run(api, warehouse):
+    """Edits behind the page being read and ahead of it: the cursor is the vendor's clock at the start."""
+    data = api.world.vendors["action_network"]
+    world = api.world
+    listed = sorted(data.people.values(), key=lambda p: (p.created_date, p.id))
+    behind, ahead = listed[0], listed[-1]  # on the first page and on the last
+    serve_page = api.handler
+
+    def edits_during_paging(request):
+        if request.path.endswith("/people") and request.args.get("page") == "3":
+            for person, name in ((behind, "Edited-Behind"), (ahead, "Edited-Ahead")):
+                person.given_name, person.modified_date = name, world.clock.tick(1)
+            world.version += 1
+        return serve_page(request)
+
+    api.handler = edits_during_paging
+    assert _sync(warehouse).status == "loaded"
+    api.handler = serve_page
+    assert _sync(warehouse).status == "loaded"
+    names = dict(query(warehouse, "select id, given_name from action_network.people"))
+    assert (names[behind.id], names[ahead.id]) == ("Edited-Behind", "Edited-Ahead")
+
+
 def test_stays_within_four_requests_per_second_and_uses_the_budget(monkeypatch, warehouse):
     """At the real limit: the fake answers 429 above 4/s; the source must never trigger it."""
     service = _serve(monkeypatch, people=60, seed=4, rate_limit=4, requests_per_second=4)
@@ -185,27 +323,30 @@ def test_stays_within_four_requests_per_second_and_uses_the_budget(monkeypatch, 
 
 # --- units ------------------------------------------------------------------------------
 
-def _hal_service(pages: list[list[int]], per_page: int, next_on_last: bool) -> FakeService:
+def _hal_service(pages: list[list[int]], per_page: int, next_on_last: bool, total_pages: bool) -> FakeService:
     def handler(request: Request):
         page = int(request.args.get("page", 1))
         records = pages[page - 1] if page <= len(pages) else []
         links = {"self": {"href": request.url}}
         if page < len(pages) or (next_on_last and records):
             links["next"] = {"href": f"{request.base_url}?page={page + 1}"}
-        return json_response({"per_page": per_page, "page": page, "_links": links,
+        totals = {"total_pages": len(pages)} if total_pages else {}
+        return json_response({"per_page": per_page, "page": page, "_links": links, **totals,
                               "_embedded": {"osdi:things": [{"n": n} for n in records]}})
 
     return FakeService(handler, name="hal")
 
 
-@pytest.mark.parametrize("pages, per_page, next_on_last, requests", [
-    ([[1, 2], [3, 4], [5]], 2, True, 3),  # a short last page ends paging despite its next link
-    ([[1, 2], [3, 4]], 2, True, 3),  # a full last page with next: one empty page past the end
-    ([[1, 2], [3, 4]], 2, False, 2),  # no next link on the last page
-    ([[]], 2, True, 1),  # an empty collection
+@pytest.mark.parametrize("pages, per_page, next_on_last, total_pages, requests", [
+    ([[1, 2], [3], [4, 5], [6]], 2, False, False, 4),  # a short page mid-collection does not end paging
+    ([[1, 2], [3, 4], [5]], 2, True, False, 4),  # a short last page linking a next: the empty page ends it
+    ([[1, 2], [3, 4]], 2, True, False, 3),  # a full last page with next: one empty page past the end
+    ([[1, 2], [3, 4]], 2, True, True, 2),  # ... unless the page says it is the last of total_pages
+    ([[1, 2], [3, 4]], 2, False, False, 2),  # no next link on the last page
+    ([[]], 2, True, False, 1),  # an empty collection
 ])
-def test_hal_paginator_stops_on_short_empty_or_unlinked_pages(pages, per_page, next_on_last, requests):
-    with _hal_service(pages, per_page, next_on_last) as service:
+def test_hal_paginator_stops_on_the_vendors_signals_only(pages, per_page, next_on_last, total_pages, requests):
+    with _hal_service(pages, per_page, next_on_last, total_pages) as service:
         client = VendorClient(vendor="Hal", base_url=service.url, credential_variable="X", policy=HttpPolicy(),
                               paginator=HalNextLinkPaginator(), data_selector=HAL_RECORDS)
         got = [row["n"] for page in client.paginate("things") for row in page]

@@ -22,19 +22,41 @@ class FakeClock:
         self.now += seconds
 
 
-def test_rate_limiter_spaces_request_starts_evenly(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(http.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(http.time, "sleep", clock.sleep)
-    limiter = RateLimiter(4)
+def _starts(limiter, count, clock):
     starts = []
-    for _ in range(9):
+    for _ in range(count):
         limiter.wait()
         starts.append(clock.now)
+    return starts
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(http.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(http.time, "sleep", fake.sleep)
+    return fake
+
+
+def test_rate_limiter_spaces_request_starts_with_a_margin(clock):
+    starts = _starts(RateLimiter(4, margin=0.05), 9, clock)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
-    assert gaps == pytest.approx([0.25] * 8)
-    # nine starts at 4/s span two seconds: never more than four in any one-second window
-    assert all(sum(1 for s in starts if t <= s < t + 1) <= 4 for t in starts)
+    assert gaps == pytest.approx([0.2625] * 8)
+    # five starts span more than a second, with room for jitter: never five in any one-second window
+    assert all(sum(1 for s in starts if t <= s < t + 1.04) <= 4 for t in starts)
+
+
+def test_rate_limiter_slows_down_on_429_and_recovers(clock):
+    limiter = RateLimiter(4, margin=0.05)
+    limiter.answered(429)
+    slowed = limiter.interval
+    assert slowed == pytest.approx(0.2625 * 1.5)
+    for _ in range(3):
+        limiter.answered(429)
+    assert limiter.interval == pytest.approx(0.2625 * RateLimiter.MAX_SLOWDOWN), "slowing down is bounded"
+    for _ in range(200):
+        limiter.answered(200)
+    assert limiter.interval == pytest.approx(0.2625), "back to the base spacing, never below"
 
 
 def test_rate_limiter_rejects_nonsense():
@@ -132,3 +154,12 @@ def test_a_stale_replay_is_followed_three_times_then_stopped_as_a_loop():
         with pytest.raises(http.PagingLoopError, match="same page 5 times in a row"):
             list(_client(service).paginate("items"))
         assert service.count() == 5
+
+def test_clients_of_one_api_share_their_pacing_across_loaded_steps(clock):
+    """A source run in several steps makes a client per step: the second must not start with a burst."""
+    policy = HttpPolicy(requests_per_second=4, rate_margin=0.05)
+    first, second = (http.shared_limiter("http://127.0.0.1:1/api", policy) for _ in range(2))
+    first.wait()
+    second.wait()
+    assert clock.sleeps == [pytest.approx(0.2625)]
+    assert http.shared_limiter("http://127.0.0.1:2/api", policy) is not first

@@ -2,11 +2,31 @@
 
 Serves `../shared/seeds/002_4d761cadd923a5d8.txt` and `003_1a0cb76621dbd42f.txt`: HAL+JSON
 collections of `people`, `events`, each event's `attendances`, `tags`, each tag's `taggings`
-and `event_campaigns`, records under `_embedded["osdi:…"]`, `_links.next.href` paging with
-`page`/`per_page` (25 per page at most), `identifiers` in `system:id` form, OData
-`filter=modified_date gt '…'` (also `lt`/`eq`, joined by `and`), the `OSDI-API-Token`
-header (401 when wrong). The people collection carries no totals and still shows a `next`
-link on its last page; a page past the end has an empty `_embedded` and no `next`.
+(also each person's, `/people/{id}/taggings`) and `event_campaigns`, records under
+`_embedded["osdi:…"]`, `_links.next.href` paging with `page`/`per_page` (25 per page at most),
+`identifiers` in `system:id` form, OData `filter=modified_date gt '…'` (also `lt`/`eq`, joined
+by `and`), the `OSDI-API-Token` header (401 when wrong). The people collection carries no totals
+and still shows a `next` link on its last page; a page past the end has an empty `_embedded` and
+no `next`. Responses carry the world's clock in their `Date` header, as a server's clock.
+
+Where the live API differs from the seeds, the fake behaves like the live API, by default
+(evidence in `../shared/reference/vendor-behaviour.md`, Action Network section):
+
+- Action Network-only fields are namespaced: RSVPs carry `action_network:referrer_data`
+  (`source`, `referrer`, `website`, …), `action_network:person_id`, `action_network:event_id`;
+  events and campaigns `action_network:hidden` (actionnetwork.org/docs/v2; Parsons).
+- Email statuses are the six the docs and Parsons list (`subscribed`, `unsubscribed`,
+  `bouncing`, `previous bounce`, `spam complaint`, `previous spam complaint`); phone statuses
+  `subscribed`, `unsubscribed`, `bouncing`, `previous bounce` (public integrations' notes).
+- OData `filter` is documented for people, events, event campaigns and attendances, not for
+  tags or taggings: there it is answered 400 (unverified whether live rejects or ignores it;
+  rejecting is the stricter of the two, so a source that works here works on either).
+- Events that other groups host in an event campaign the group sponsors are listed only under
+  `/event_campaigns/{id}/events`, their RSVPs only under
+  `/event_campaigns/{id}/events/{event_id}/attendances` (changelog, May 2017; the campaign
+  is required to reach them, per public integrations).
+- The 4 requests/s limit counts arrivals: a fifth request in any one second is answered 429
+  (`SlidingWindowLimit`), so evenly spaced starts plus network jitter earn 429s.
 """
 
 from __future__ import annotations
@@ -43,6 +63,12 @@ CUSTOM_FIELDS = {"volunteer_interest": ("canvassing", "phone banking", "hosting"
                  "employer": ("Acme Corp", "City of Philadelphia", "Self-employed", "SEIU 32BJ"),
                  "shirt_size": ("S", "M", "L", "XL")}
 REFERRERS = ("email", "facebook", "twitter", "partner-site", None)
+EMAIL_STATUSES = ("subscribed", "unsubscribed", "bouncing", "previous bounce", "spam complaint",
+                  "previous spam complaint")
+PHONE_STATUSES = ("subscribed", "unsubscribed", "bouncing", "previous bounce")
+# the query parameter OData filters travel in, and the collections that reject it
+FILTER_PARAMETER = "filter"
+UNFILTERABLE = ("tags", "taggings", "person_taggings")
 
 
 def iso(seconds: int) -> str:
@@ -63,6 +89,7 @@ class AnPerson:
     email: str | None
     email_status: str
     phone: str | None
+    phone_status: str
     postal_code: str | None
     locality: str
     region: str
@@ -83,6 +110,7 @@ class AnEvent:
     status: str
     capacity: int | None
     campaign_id: str | None
+    hosted_by_others: bool  # in a campaign the group sponsors: listed only under the campaign
     created_date: int
     modified_date: int
 
@@ -168,7 +196,7 @@ def _event(rng: random.Random, now: int, campaigns: list[str]) -> AnEvent:
         start_local=start, duration=rng.choice((3600, 7200, 10800)), location=location,
         status="cancelled" if rng.random() < 0.05 else "confirmed",
         capacity=rng.choice((None, None, 10, 25, 100)),
-        campaign_id=rng.choice(campaigns) if campaigns and rng.random() < 0.3 else None,
+        campaign_id=rng.choice(campaigns) if campaigns and rng.random() < 0.3 else None, hosted_by_others=False,
         created_date=created, modified_date=created + rng.randrange(0, now - created),
     )
 
@@ -183,8 +211,14 @@ def _attendance(rng: random.Random, event: AnEvent, person: AnPerson, now: int) 
                         created + rng.randrange(0, max(1, min(20 * DAY, now - created))))
 
 
+def _not_subscribed(rng: random.Random, statuses: tuple[str, ...]) -> str:
+    return rng.choice(statuses[1:])
+
+
 def generate(world: World) -> ActionNetworkData:
     rng = world.rng(SOURCE)
+    # statuses and hosts draw from their own stream, so the rest of the slice stays as it was
+    status_rng = world.rng(f"{SOURCE}-statuses")
     now = world.clock.now
     people: dict[str, AnPerson] = {}
     for person in world.persons:
@@ -197,7 +231,9 @@ def generate(world: World) -> ActionNetworkData:
         custom = {name: rng.choice(values) for name, values in CUSTOM_FIELDS.items() if rng.random() < 0.3}
         an_person = AnPerson(
             _uuid(rng), person.key, contact.given_name, contact.family_name, contact.email,
-            "unsubscribed" if rng.random() < 0.12 else "subscribed", contact.phone, contact.postal_code,
+            _not_subscribed(status_rng, EMAIL_STATUSES) if rng.random() < 0.12 else "subscribed", contact.phone,
+            _not_subscribed(status_rng, PHONE_STATUSES) if status_rng.random() < 0.1 else "subscribed",
+            contact.postal_code,
             city, region, ["en"] if rng.random() < 0.9 else ["es"], custom,
             created, created + rng.randrange(0, now - created))
         people[an_person.id] = an_person
@@ -214,6 +250,10 @@ def generate(world: World) -> ActionNetworkData:
     for _ in range(max(10, len(world.persons) // 10)):
         event = _event(rng, now, list(campaigns))
         events[event.id] = event
+    # the first campaign is one the group sponsors: other groups host half its events
+    sponsored = next(iter(campaigns))
+    for event in events.values():
+        event.hosted_by_others = event.campaign_id == sponsored and status_rng.random() < 0.5
 
     tags = {}
     for name in TAG_NAMES:
@@ -243,7 +283,7 @@ def advance(world: World, fraction: float) -> None:
 
     for person in changes(list(data.people.values())):
         person.postal_code = f"{rng.randrange(10000, 99999)}"
-        person.email_status = rng.choice(("subscribed", "unsubscribed"))
+        person.email_status = rng.choice(EMAIL_STATUSES)
         person.modified_date = now
     for event in changes(list(data.events.values())):
         event.title = f"{event.title} (updated)"
@@ -320,6 +360,7 @@ class ActionNetworkApi:
         self.routes = Map([
             Rule(f"{API_PREFIX}/people", endpoint="people"),
             Rule(f"{API_PREFIX}/people/<id>", endpoint="person"),
+            Rule(f"{API_PREFIX}/people/<id>/taggings", endpoint="person_taggings"),
             Rule(f"{API_PREFIX}/events", endpoint="events"),
             Rule(f"{API_PREFIX}/events/<id>", endpoint="event"),
             Rule(f"{API_PREFIX}/events/<id>/attendances", endpoint="attendances"),
@@ -329,6 +370,7 @@ class ActionNetworkApi:
             Rule(f"{API_PREFIX}/event_campaigns", endpoint="event_campaigns"),
             Rule(f"{API_PREFIX}/event_campaigns/<id>", endpoint="event_campaign"),
             Rule(f"{API_PREFIX}/event_campaigns/<id>/events", endpoint="campaign_events"),
+            Rule(f"{API_PREFIX}/event_campaigns/<campaign>/events/<id>/attendances", endpoint="attendances"),
         ], strict_slashes=False)
         # filtered, ordered listings of the current world version; paging slices them
         self._listings = ListingCache()
@@ -348,6 +390,10 @@ class ActionNetworkApi:
             self._local.base = f"{request.host_url.rstrip('/')}{API_PREFIX}"
             if endpoint in ("person", "event", "tag", "event_campaign"):
                 return self._single(endpoint, args["id"])
+            if endpoint in UNFILTERABLE and FILTER_PARAMETER in request.args:
+                raise ApiError(400, f"filter is not supported on {endpoint.removeprefix('person_')}")
+            if endpoint == "attendances":
+                self._check_event_path(args["id"], args.get("campaign"))
             return self._collection(request, endpoint, args.get("id"))
         except ApiError as error:
             return _error_response(error.status, error.message)
@@ -355,6 +401,14 @@ class ActionNetworkApi:
             return _error_response(404, "Not found")
         except HTTPException as error:
             return _error_response(error.code or 400, error.description or "bad request")
+
+    def _check_event_path(self, event_id: str, campaign_id: str | None) -> None:
+        """An event hosted by another group is reachable only through its campaign, and only there."""
+        event = self.data.events.get(event_id)
+        if event is None or (campaign_id is not None and event.campaign_id != campaign_id):
+            raise ApiError(404, "Not found")
+        if event.hosted_by_others and campaign_id is None:
+            raise ApiError(404, "Not found")
 
     # --- single resources -------------------------------------------------------------
     def _single(self, endpoint: str, record_id: str) -> Response:
@@ -374,7 +428,8 @@ class ActionNetworkApi:
         if endpoint == "people":
             return list(data.people.values()), "osdi:people", self._person_json
         if endpoint == "events":
-            return list(data.events.values()), "osdi:events", self._event_json
+            # the group's own events: those others host in its campaigns are listed under the campaign
+            return [e for e in data.events.values() if not e.hosted_by_others], "osdi:events", self._event_json
         if endpoint == "tags":
             return list(data.tags.values()), "osdi:tags", self._tag_json
         if endpoint == "event_campaigns":
@@ -384,10 +439,12 @@ class ActionNetworkApi:
                 raise ApiError(404, "Not found")
             return [e for e in data.events.values() if e.campaign_id == parent], "osdi:events", self._event_json
         if endpoint == "attendances":
-            if parent not in data.events:
-                raise ApiError(404, "Not found")
             return ([data.attendances[i] for i in data.by_event.get(parent, [])], "osdi:attendances",
                     self._attendance_json)
+        if endpoint == "person_taggings":
+            if parent not in data.people:
+                raise ApiError(404, "Not found")
+            return [t for t in data.taggings.values() if t.person_id == parent], "osdi:taggings", self._tagging_json
         if parent not in data.tags:
             raise ApiError(404, "Not found")
         return [data.taggings[i] for i in data.by_tag.get(parent, [])], "osdi:taggings", self._tagging_json
@@ -450,7 +507,7 @@ class ActionNetworkApi:
             "email_addresses": [{"primary": True, "address": person.email, "status": person.email_status}]
             if person.email else [],
             "phone_numbers": [{"primary": True, "number": person.phone, "number_type": "Mobile",
-                               "status": "subscribed"}] if person.phone else [],
+                               "status": person.phone_status}] if person.phone else [],
             "postal_addresses": [{"primary": True, "postal_code": person.postal_code, "locality": person.locality,
                                   "region": person.region, "country": "US", "language": "en",
                                   "location": {"latitude": None, "longitude": None, "accuracy": None}}]
@@ -461,7 +518,13 @@ class ActionNetworkApi:
                        "osdi:taggings": self._href("people", person.id, "taggings")},
         }
 
+    def _event_path(self, event: AnEvent) -> tuple[str, ...]:
+        if event.hosted_by_others:
+            return ("event_campaigns", event.campaign_id or "", "events", event.id)
+        return ("events", event.id)
+
     def _event_json(self, event: AnEvent) -> dict:
+        path = self._event_path(event)
         payload = {
             "identifiers": [f"action_network:{event.id}"], "origin_system": "Action Network",
             "created_date": iso(event.created_date), "modified_date": iso(event.modified_date),
@@ -475,11 +538,12 @@ class ActionNetworkApi:
             "total_accepted": sum(1 for i in self.data.by_event.get(event.id, [])
                                   if self.data.attendances[i].status != "declined"),
             "action_network:hidden": False,
-            "action_network:sponsor": {"title": "Keystone Organizing Project",
+            "action_network:sponsor": {"title": "Neighbours United" if event.hosted_by_others
+                                       else "Keystone Organizing Project",
                                        "browser_url": "https://actionnetwork.org/groups/keystone"},
-            "_links": {"self": self._href("events", event.id),
-                       "osdi:attendances": self._href("events", event.id, "attendances"),
-                       "osdi:record_attendance_helper": self._href("events", event.id, "attendances"),
+            "_links": {"self": self._href(*path),
+                       "osdi:attendances": self._href(*path, "attendances"),
+                       "osdi:record_attendance_helper": self._href(*path, "attendances"),
                        "action_network:embed": self._href("events", event.id, "embed")},
         }
         if event.capacity is not None:
@@ -492,16 +556,18 @@ class ActionNetworkApi:
         return payload
 
     def _attendance_json(self, attendance: AnAttendance) -> dict:
+        event = self._event_path(self.data.events[attendance.event_id])
         payload = {
             "identifiers": [f"action_network:{attendance.id}"],
             "created_date": iso(attendance.created_date), "modified_date": iso(attendance.modified_date),
             "status": attendance.status,
             "action_network:person_id": attendance.person_id, "action_network:event_id": attendance.event_id,
-            "referrer_data": {"source": attendance.referrer or "none", "referrer": attendance.referrer or "none",
-                              "website": "actionnetwork.org" if attendance.referrer else "none",
-                              "email_referrer": "none", "mobile_referrer": "none"},
-            "_links": {"self": self._href("events", attendance.event_id, "attendances", attendance.id),
-                       "osdi:event": self._href("events", attendance.event_id),
+            "action_network:referrer_data": {
+                "source": attendance.referrer or "none", "referrer": attendance.referrer or "none",
+                "website": "actionnetwork.org" if attendance.referrer else "none",
+                "email_referrer": "none", "mobile_referrer": "none"},
+            "_links": {"self": self._href(*event, "attendances", attendance.id),
+                       "osdi:event": self._href(*event),
                        "osdi:person": self._href("people", attendance.person_id)},
         }
         if attendance.attended is not None:
@@ -545,9 +611,9 @@ def _integer(name: str, raw: object) -> int:
 
 
 def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, port: int = 0) -> FakeService:
-    """A fake Action Network API over `world`, limited to 4 requests/s (call `.start()` or use `with`)."""
-    return FakeService(ActionNetworkApi(world, api_key), name=SOURCE, rate_limit=rate_limit,
-                       error_body=_error_response, port=port)
+    """A fake Action Network API over `world`, 4 requests in any one second (call `.start()` or use `with`)."""
+    return FakeService(ActionNetworkApi(world, api_key), name=SOURCE, rate_limit=rate_limit, strict_window=True,
+                       error_body=_error_response, port=port, clock=lambda: world.clock.now)
 
 
 # pacing for a fake served without a rate limit

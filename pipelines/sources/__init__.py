@@ -14,6 +14,11 @@ SOURCES: dict[str, str] = {
 }
 
 
+# a source that commits its progress in steps sets this key of its dlt source state while
+# work remains; the runner runs it again until it is cleared (see runner.sync_source)
+UNFINISHED = "unfinished"
+
+
 def source_factory(name: str) -> Callable[..., object]:
     if name not in SOURCES:
         raise KeyError(f"unknown source {name!r}; choose from {', '.join(SOURCES)}")

@@ -1,38 +1,57 @@
 """Action Network (API v2, OSDI): people, events, attendances, tags, taggings, event campaigns.
 
-Specification: `../shared/seeds/002_4d761cadd923a5d8.txt` and `003_1a0cb76621dbd42f.txt`.
-Collections are HAL+JSON, paged by `_links.next.href` (`HalNextLinkPaginator`); every
-record is merged on its Action Network uuid, parsed from `identifiers`
-(`action_network:<uuid>`) into the column `id`. Each collection is incremental on
-`modified_date` through the OData filter `modified_date gt '…'`.
+Specification: `../shared/seeds/002_4d761cadd923a5d8.txt` and `003_1a0cb76621dbd42f.txt`, where
+the live API has moved on `../shared/reference/vendor-behaviour.md`. Collections are HAL+JSON,
+paged by `_links.next.href` (`HalNextLinkPaginator`); every record is merged on its Action
+Network uuid, parsed from `identifiers` (`action_network:<uuid>`) into the column `id`.
 
-Attendances live under each event and taggings under each tag, so every run asks each
-known event (tag) once for its children changed since the last run: one filtered request
-per event when nothing changed; an event seen for the first time has all its attendances
-read. Known event and tag ids are kept in dlt's resource state, because the filtered
-event listing returns only the events that changed.
+A sync is a *plan* of reads, kept in dlt's resource state and worked through in steps of at
+most `step_requests` requests; each step is loaded before the next starts (the runner runs the
+source again while the state says `unfinished`), so a crash costs one step, and the rerun
+resumes the plan, a paged listing from the page it reached. Requests per incremental run grow
+with what changed, not with history:
 
-The API allows 4 requests per second. One `VendorClient` (one rate limiter) serves every
-thread; collections run as parallel dlt resources and child pages as a parallel dlt
-transformer, so the budget is used fully and never exceeded.
+- `people`, `event_campaigns`, `events` (and each campaign's events: events other groups host
+  in a campaign the group sponsors are listed only there) with the OData filter
+  `modified_date gt '<cursor>'`; `tags` whole (the API documents no filter for tags or
+  taggings, and a strict server rejects one);
+- attendances of every event that is new (all of them), changed, or still taking RSVPs
+  (starting after `open_event_days` ago), filtered by the cursor; taggings of every new tag,
+  and of every changed person (`/people/{id}/taggings`: a person's `modified_date` moves with
+  their actions; whether being tagged moves it is unverified, hence also the sweep);
+- every `sweep_days`, a sweep: every known event's attendances (filtered) and every tag's
+  taggings, for late changes to old events.
+
+The cursor is the vendor's clock (its `Date` header) when the plan's first answer came, not the
+newest `modified_date` read: a record changed while a long plan was paging is read again by the
+next run instead of being skipped. The API allows 4 requests per second; one `VendorClient`
+paces every thread, and child reads run a few at a time to keep that budget used.
 """
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from itertools import takewhile
 from typing import Iterator, Sequence
 
 import dlt
 
+from pipelines.sources import UNFINISHED
 from pipelines.sources.columns import column_hints
 from pipelines.sources.http import HAL_RECORDS, HalNextLinkPaginator, HttpPolicy, VendorClient
 
 API_KEY_VARIABLE = "SOURCES__ACTION_NETWORK__API_KEY"
 ID_PREFIX = "action_network:"
-# the filter is strict ("gt") and datetimes have whole seconds: ask again for the last second
-# seen, so a record changed within that second after the last run is not missed (merge dedups)
+# the filter is strict ("gt") and datetimes have whole seconds: ask again for the cursor's last
+# second, so a record changed within it is not missed (merge dedups)
 CURSOR_OVERLAP = timedelta(seconds=1)
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+# collections read under a parent, one request each mostly: read a few at a time
+CHILD_TABLES = ("attendances", "taggings")
+# child reads in flight at once: enough to keep the paced budget busy while one waits
+PARALLEL_READS = 4
 
 JSON_COLUMNS = {
     "people": ("identifiers", "email_addresses", "phone_numbers", "postal_addresses", "custom_fields",
@@ -49,17 +68,26 @@ NULLABLE_COLUMNS = {
     "events": {"start_date": "text", "end_date": "text", "capacity": "bigint", "event_campaign_id": "text",
                "description": "text", "browser_url": "text", "location__venue": "text",
                "location__locality": "text", "location__region": "text", "location__postal_code": "text",
-               "location__location__latitude": "double", "location__location__longitude": "double"},
-    "attendances": {"attended": "bool", "person_id": "text", "event_id": "text"},
+               "location__location__latitude": "double", "location__location__longitude": "double",
+               "action_network_hidden": "bool"},
+    "attendances": {"attended": "bool", "person_id": "text", "event_id": "text",
+                    "action_network_referrer_data__source": "text",
+                    "action_network_referrer_data__referrer": "text",
+                    "action_network_referrer_data__website": "text"},
     "taggings": {"person_id": "text", "tag_id": "text"},
 }
 
-
 TIMESTAMP_COLUMNS = {"created_date": "timestamp", "modified_date": "timestamp"}
+# HAL link relation -> the id column it fills
+LINKED_IDS = {"osdi:person": "person_id", "osdi:event": "event_id", "osdi:tag": "tag_id"}
 
 
-def _column_hints(table: str) -> dict:
-    return column_hints(JSON_COLUMNS.get(table, ()), TIMESTAMP_COLUMNS | NULLABLE_COLUMNS.get(table, {}))
+def _table_hints(table: str) -> dict:
+    columns = column_hints(JSON_COLUMNS.get(table, ()), TIMESTAMP_COLUMNS | NULLABLE_COLUMNS.get(table, {}))
+    return dlt.mark.make_hints(table_name=table, primary_key="id", write_disposition="merge", columns=columns)
+
+
+HINTS = {table: _table_hints(table) for table in JSON_COLUMNS}
 
 
 def action_network_id(record: dict) -> str:
@@ -84,56 +112,136 @@ def prepare(record: dict, **columns: str) -> dict:
     """A record as loaded: `id` from its identifiers, link targets as ids, no HAL links."""
     links = record.pop("_links", None) or {}
     record["id"] = action_network_id({**record, "_links": links})
-    if "osdi:person" in links or "action_network:person_id" in record:
-        record["person_id"] = _href(links, "osdi:person") or record.get("action_network:person_id")
-    record.pop("action_network:person_id", None)
-    record.pop("action_network:event_id", None)
+    for rel, column in LINKED_IDS.items():
+        namespaced = record.pop(f"action_network:{column}", None)
+        if rel in links or namespaced is not None:
+            record[column] = _href(links, rel) or namespaced
     if "action_network:event_campaign_id" in record:
         record["event_campaign_id"] = record.pop("action_network:event_campaign_id")
     record.update(columns)
     return record
 
 
-class ChildCursor:
-    """The `modified_date` cursor of a child collection read under many parents.
-
-    Every parent's children are filtered by the cursor as it was when the run started,
-    and the newest `modified_date` seen becomes the next run's. (`dlt.sources.incremental`
-    on a transformer moves its start as each parent's children arrive, and would drop one
-    event's older RSVPs for being older than another event's newest.) Thread-safe: the
-    transformer runs for several parents at once.
-    """
-
-    def __init__(self, resource_name: str) -> None:
-        self.resource_name = resource_name
-        self._lock = threading.Lock()
-        self._state: dict | None = None
-        self._start: str | None = None
-
-    def _bind(self) -> dict:
-        if self._state is None:
-            # laid out as dlt keeps an incremental's state, so `status` reports this cursor too
-            resource = dlt.current.resource_state(self.resource_name)
-            self._state = resource.setdefault("incremental", {}).setdefault("modified_date", {})
-            self._start = self._state.get("last_value")
-        return self._state
-
-    def start(self) -> str | None:
-        with self._lock:
-            self._bind()
-            return self._start
-
-    def advance(self, seen: str | None) -> None:
-        with self._lock:
-            state = self._bind()
-            if seen is not None and (state.get("last_value") is None or seen > state["last_value"]):
-                state["last_value"] = seen
-
-
 def odata_after(cursor: str) -> str:
     """`modified_date gt '…'`, one overlap second before the cursor."""
-    moment = datetime.fromisoformat(cursor.replace("Z", "+00:00")).astimezone(timezone.utc) - CURSOR_OVERLAP
-    return f"modified_date gt '{moment.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+    return f"modified_date gt '{(_moment(cursor) - CURSOR_OVERLAP).strftime(ISO_SECONDS)}'"
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def vendor_now(response) -> str:  # noqa: ANN001 - a requests Response
+    """The vendor's clock from its `Date` header (ours when it sends none), as Action Network writes times."""
+    try:
+        moment = parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError):
+        moment = datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).strftime(ISO_SECONDS)
+
+
+def _read(table: str, path: str, since: str | None = None, **columns: str) -> dict:
+    """One entry of a plan: a collection to read into `table`, from `next` when resuming."""
+    return {"table": table, "path": path, "since": since, "columns": columns, "next": None}
+
+
+class Planner:
+    """What one sync reads, decided from the source's state and from what the listings return.
+
+    State (dlt's resource state, committed with each loaded step): `incremental.modified_date`
+    (the cursor, laid out as dlt keeps one so `status` reports it), known `events` (id ->
+    [campaign id or "", start]), `campaigns` and `tags`, `last_sweep`, and the `plan` in progress.
+    """
+
+    def __init__(self, state: dict, open_event_days: int, sweep_days: int) -> None:
+        self.state = state
+        self.open_event_days = open_event_days
+        self.sweep_days = sweep_days
+        self.cursor: str | None = state.setdefault("incremental", {}).setdefault("modified_date", {}).get(
+            "last_value")
+        self.known_events: dict[str, list] = state.setdefault("events", {})
+        self.known_campaigns: list[str] = state.setdefault("campaigns", [])
+        self.known_tags: list[str] = state.setdefault("tags", [])
+        fresh = "plan" not in state
+        if fresh:
+            state["plan"] = {"started_at": None, "scheduled": [], "reads": []}
+        self.plan: dict = state["plan"]
+        self._scheduled = set(self.plan["scheduled"])
+        if fresh:
+            for read in self._listings():
+                self._schedule(read)
+
+    def _listings(self) -> list[dict]:
+        reads = [_read(table, table, self.cursor) for table in ("people", "event_campaigns", "events")]
+        reads += [_read("events", f"event_campaigns/{c}/events", self.cursor, event_campaign_id=c)
+                  for c in self.known_campaigns]
+        return [*reads, _read("tags", "tags"), _read("schedule", "")]
+
+    def next_read(self) -> dict | None:
+        return self.plan["reads"][0] if self.plan["reads"] else None
+
+    def done(self) -> None:
+        """The plan's first read is done (reads are worked through in order)."""
+        self.plan["reads"].pop(0)
+
+    def saw(self, read: dict, rows: list[dict]) -> None:
+        """Reads that follow from a page of a listing: children of what is new or changed."""
+        table = read["table"]
+        for row in rows:
+            if table == "events":
+                self._event(row, read["columns"].get("event_campaign_id", ""))
+            elif table == "event_campaigns" and row["id"] not in self.known_campaigns:
+                # a campaign seen for the first time has all its events read, however old
+                self.known_campaigns.append(row["id"])
+                self._schedule(_read("events", f"event_campaigns/{row['id']}/events",
+                                     event_campaign_id=row["id"]))
+            elif table == "tags" and row["id"] not in self.known_tags:
+                self.known_tags.append(row["id"])
+                self._schedule(_read("taggings", f"tags/{row['id']}/taggings"))
+            elif table == "people" and self.cursor is not None:
+                self._schedule(_read("taggings", f"people/{row['id']}/taggings"))
+
+    def _event(self, row: dict, campaign: str) -> None:
+        new = row["id"] not in self.known_events
+        campaign = self.known_events[row["id"]][0] if not new else campaign
+        self.known_events[row["id"]] = [campaign, row.get("start_date")]
+        self._schedule(self._attendances(row["id"], None if new else self.cursor))
+
+    def _attendances(self, event_id: str, since: str | None) -> dict:
+        campaign = self.known_events[event_id][0]
+        path = f"event_campaigns/{campaign}/events/{event_id}" if campaign else f"events/{event_id}"
+        return _read("attendances", f"{path}/attendances", since, event_id=event_id)
+
+    def _schedule(self, read: dict) -> None:
+        if read["path"] not in self._scheduled:
+            self._scheduled.add(read["path"])
+            self.plan["scheduled"].append(read["path"])
+            self.plan["reads"].append(read)
+
+    def schedule_open_and_sweep(self) -> None:
+        """After the listings: events still taking RSVPs, and every event and tag when a sweep is due."""
+        now = _moment(self.plan["started_at"])
+        opened = (now - timedelta(days=self.open_event_days)).strftime(ISO_SECONDS)
+        sweep = self.sweep_due(now)
+        for event_id, (_, start) in self.known_events.items():
+            if sweep or start is None or start >= opened:
+                self._schedule(self._attendances(event_id, self.cursor))
+        if sweep:
+            for tag_id in self.known_tags:
+                self._schedule(_read("taggings", f"tags/{tag_id}/taggings"))
+        self.plan["sweep"] = sweep
+
+    def sweep_due(self, now: datetime) -> bool:
+        last = self.state.get("last_sweep")
+        return last is not None and now - _moment(last) >= timedelta(days=self.sweep_days)
+
+    def finish(self) -> None:
+        """Every read done: the next run asks for what changed since this plan's first answer."""
+        plan = self.state.pop("plan")
+        if plan["started_at"] is not None:
+            self.state["incremental"]["modified_date"]["last_value"] = plan["started_at"]
+            if plan.get("sweep") or self.state.get("last_sweep") is None:
+                self.state["last_sweep"] = plan["started_at"]
 
 
 @dlt.source(name="action_network")
@@ -142,83 +250,83 @@ def action_network_source(
     base_url: str = dlt.config.value,
     per_page: int = 25,
     requests_per_second: float = 4.0,
+    rate_margin: float = 0.08,
     max_attempts: int = 5,
     backoff_factor: float = 1.0,
     timeout: float = 60.0,
+    open_event_days: int = 14,
+    sweep_days: int = 7,
+    step_requests: int = 200,
 ) -> Sequence[dlt.sources.DltResource]:
     client = VendorClient(
         vendor="Action Network",
         base_url=base_url,
         credential_variable=API_KEY_VARIABLE,
-        policy=HttpPolicy(requests_per_second, max_attempts, backoff_factor, timeout=timeout),
+        policy=HttpPolicy(requests_per_second, max_attempts, backoff_factor, timeout=timeout, rate_margin=rate_margin),
         headers={"OSDI-API-Token": api_key, "Content-Type": "application/json"},
         paginator=HalNextLinkPaginator(),
         data_selector=HAL_RECORDS,
     )
 
-    def pages(path: str, since: str | None) -> Iterator[list[dict]]:
-        params: dict[str, object] = {"per_page": per_page}
-        if since is not None:
-            params["filter"] = odata_after(since)
-        yield from client.paginate(path, params=params)
+    def pages(read: dict) -> Iterator[tuple[list[dict], str | None, str]]:
+        """(records, the next page's URL or None, the vendor's clock) for each page of a read."""
+        if read["next"]:
+            start, params = read["next"], None
+        else:
+            params = {"per_page": per_page} | ({"filter": odata_after(read["since"])} if read["since"] else {})
+            start = read["path"]
+        for page in client.paginate(start, params=params):
+            rows = [prepare(record, **read["columns"]) for record in page]
+            yield rows, page.paginator.next_url, vendor_now(page.response)
 
-    def collection(table: str) -> dlt.sources.DltResource:
-        @dlt.resource(name=table, primary_key="id", write_disposition="merge", columns=_column_hints(table),
-                      parallelized=True)
-        def records(
-            modified_date: dlt.sources.incremental[str] = dlt.sources.incremental("modified_date", primary_key=()),
-        ) -> Iterator[list[dict]]:
-            for page in pages(table, modified_date.start_value):
-                yield [prepare(record) for record in page]
+    def read_whole(read: dict) -> tuple[list[dict], str]:
+        rows, now = [], ""
+        for page_rows, _, now in pages(read):
+            rows += page_rows
+        return rows, now
 
-        return records
+    @dlt.resource(name="action_network")
+    def reads() -> Iterator[object]:
+        planner = Planner(dlt.current.resource_state(), open_event_days, sweep_days)
+        budget = step_requests
+        while budget > 0 and (read := planner.next_read()) is not None:
+            if read["table"] == "schedule":
+                planner.schedule_open_and_sweep()
+                planner.done()
+            elif read["table"] in CHILD_TABLES:
+                budget -= yield from children(planner, budget)
+            else:
+                budget -= yield from listing(planner, read, budget)
+        if planner.next_read() is None:
+            planner.finish()
+        dlt.current.source_state()[UNFINISHED] = "plan" in dlt.current.resource_state()
 
-    def with_children(table: str, child_table: str, parent_column: str) -> list[dlt.sources.DltResource]:
-        """`table` incrementally, and for every known `table` record its `child_table` collection."""
+    def listing(planner: Planner, read: dict, budget: int) -> Iterator[object]:
+        """Pages of one listing until it ends or the step's budget does; returns requests made."""
+        used = 0
+        for rows, next_url, now in pages(read):
+            used += 1
+            planner.plan["started_at"] = planner.plan["started_at"] or now
+            planner.saw(read, rows)
+            read["next"] = next_url
+            if rows:
+                yield dlt.mark.with_hints(rows, HINTS[read["table"]])
+            if next_url is None:
+                break
+            if used >= budget:
+                return used
+        planner.done()
+        return used
 
-        @dlt.resource(name=f"{table}_listing", selected=False, parallelized=True)
-        def listing(
-            modified_date: dlt.sources.incremental[str] = dlt.sources.incremental(
-                "modified_date", primary_key=(), on_cursor_value_missing="include"),
-        ) -> Iterator[dict]:
-            """Every known parent once: `record` when it changed (else None), `new` when first seen."""
-            known: list[str] = dlt.current.resource_state().setdefault("known_ids", [])
-            already_known = set(known)
-            fetched: set[str] = set()
-            for page in pages(table, modified_date.start_value):
-                for record in page:
-                    record = prepare(record)
-                    fetched.add(record["id"])
-                    yield {"id": record["id"], "modified_date": record.get("modified_date"), "record": record,
-                           "new": record["id"] not in already_known}
-            unchanged = [record_id for record_id in known if record_id not in fetched]
-            known.extend(sorted(fetched - already_known))
-            for record_id in unchanged:
-                yield {"id": record_id, "modified_date": None, "record": None, "new": False}
+    def children(planner: Planner, budget: int) -> Iterator[object]:
+        """The next child reads (one request each, mostly), a few at a time; returns how many."""
+        batch = list(takewhile(lambda read: read["table"] in CHILD_TABLES, planner.plan["reads"][:budget]))
+        with ThreadPoolExecutor(PARALLEL_READS) as pool:
+            for read, (rows, now) in zip(batch, pool.map(read_whole, batch)):
+                planner.plan["started_at"] = planner.plan["started_at"] or now
+                if rows:
+                    yield dlt.mark.with_hints(rows, HINTS[read["table"]])
+                planner.done()
+        return len(batch)
 
-        @dlt.transformer(data_from=listing, name=table, primary_key="id", write_disposition="merge",
-                         columns=_column_hints(table))
-        def parents(item: dict) -> Iterator[dict]:
-            if item["record"] is not None:
-                yield item["record"]
-
-        cursor = ChildCursor(child_table)
-
-        @dlt.transformer(data_from=listing, name=child_table, primary_key="id", write_disposition="merge",
-                         columns=_column_hints(child_table), parallelized=True)
-        def children(item: dict) -> Iterator[list[dict]]:
-            # a parent seen for the first time has all its children read, however old they are
-            since = None if item["new"] else cursor.start()
-            for page in pages(f"{table}/{item['id']}/{child_table}", since):
-                rows = [prepare(child, **{parent_column: item["id"]}) for child in page]
-                cursor.advance(max((row["modified_date"] for row in rows if row.get("modified_date")), default=None))
-                yield rows
-
-        return [listing, parents, children]
-
-    return [
-        collection("people"),
-        collection("event_campaigns"),
-        *with_children("events", "attendances", "event_id"),
-        *with_children("tags", "taggings", "tag_id"),
-    ]
+    return [reads]

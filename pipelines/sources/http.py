@@ -95,15 +95,29 @@ class HttpPolicy:
     max_retry_delay: float = 60.0
     timeout: float = 60.0
     max_connections: int = 8
+    # how far below `requests_per_second` request starts are spaced (0.08: 8% wider apart)
+    rate_margin: float = 0.08
 
 
 class RateLimiter:
-    """At most `rate` request starts per second, spaced evenly, across all threads."""
+    """Request starts below `rate` per second across all threads, slowing down on 429 and recovering.
 
-    def __init__(self, rate: float) -> None:
+    Starts exactly `1 / rate` apart earn 429s from a vendor that counts arrivals in any one-second
+    window: network jitter puts `rate + 1` of them in one window. So starts are spaced `margin`
+    wider than that, a 429 widens the spacing by `slowdown` (up to `MAX_SLOWDOWN` times the
+    base), and every other answer narrows it by `recovery` back toward the base: close to the
+    limit, and off it while the vendor says so.
+    """
+
+    MAX_SLOWDOWN = 4.0
+
+    def __init__(self, rate: float, margin: float = 0.08, slowdown: float = 1.5, recovery: float = 0.99) -> None:
         if rate <= 0:
             raise ValueError("requests_per_second must be positive")
-        self.interval = 1.0 / rate
+        self.base_interval = (1.0 + margin) / rate
+        self.interval = self.base_interval
+        self.slowdown = slowdown
+        self.recovery = recovery
         self._next_slot = 0.0
         self._lock = threading.Lock()
 
@@ -115,9 +129,18 @@ class RateLimiter:
         if slot > now:
             time.sleep(slot - now)
 
+    def answered(self, status: int) -> None:
+        """Adapts the spacing to the vendor's answer: wider after a 429, back toward the base otherwise."""
+        with self._lock:
+            if status == 429:
+                self.interval = min(self.interval * self.slowdown, self.base_interval * self.MAX_SLOWDOWN)
+            else:
+                self.interval = max(self.base_interval, self.interval * self.recovery)
+
 
 class _PacedAdapter(HTTPAdapter):
-    """Takes a rate-limit slot before every attempt, retries included; bounds each attempt's total time.
+    """Takes a rate-limit slot before every attempt, retries included, reports each answer to the
+    limiter, and bounds each attempt's total time.
 
     requests' `timeout` applies to each socket read, so a body sent a few bytes at a time never
     times out. Bodies are read here instead, a socket read at a time, against `total_timeout`;
@@ -134,6 +157,8 @@ class _PacedAdapter(HTTPAdapter):
             self.limiter.wait()
         deadline = time.monotonic() + self.total_timeout
         response = super().send(request, stream=True, **kwargs)
+        if self.limiter is not None:
+            self.limiter.answered(response.status_code)
         if not stream:
             self._read_body(response, deadline)
         return response
@@ -156,10 +181,24 @@ class _PacedAdapter(HTTPAdapter):
         response.raw.release_conn()  # read to the end: the connection goes back to the pool
 
 
+_LIMITERS: dict[tuple, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(base_url: str, policy: HttpPolicy) -> RateLimiter | None:
+    """One limiter per API root and pace in a process: a source run in several loaded steps
+    (a client each) keeps its spacing across them instead of starting afresh with a burst."""
+    if not policy.requests_per_second:
+        return None
+    key = (base_url, policy.requests_per_second, policy.rate_margin)
+    with _LIMITERS_LOCK:
+        return _LIMITERS.setdefault(key, RateLimiter(policy.requests_per_second, policy.rate_margin))
+
+
 class _PacedClient(Client):
     """dlt's retrying client, with every thread's session mounted on one paced adapter."""
 
-    def __init__(self, policy: HttpPolicy) -> None:
+    def __init__(self, policy: HttpPolicy, limiter: RateLimiter | None) -> None:
         super().__init__(
             request_timeout=policy.timeout,
             max_connections=policy.max_connections,
@@ -168,7 +207,6 @@ class _PacedClient(Client):
             request_backoff_factor=policy.backoff_factor,
             request_max_retry_delay=policy.max_retry_delay,
         )
-        limiter = RateLimiter(policy.requests_per_second) if policy.requests_per_second else None
         # dlt mounts `_adapter` on each per-thread session it makes; replacing it paces them all
         self._adapter = _PacedAdapter(limiter, policy.timeout, pool_maxsize=policy.max_connections)
 
@@ -270,12 +308,13 @@ def _tolerant_json(response: Response, *args: Any, **kwargs: Any) -> None:
 
 
 class HalNextLinkPaginator(JSONLinkPaginator):
-    """HAL+JSON collections (OSDI): follows `_links.next.href` until a page says it is the last.
+    """HAL+JSON collections (OSDI): follows `_links.next.href` until the vendor signals the end.
 
-    A page is the last when it holds no records (a page past the end), carries no `next`
-    link, or holds fewer records than the `per_page` it reports. The last rule saves the
-    request for the empty page past the end on APIs whose last page still links a `next`
-    (Action Network's people collection). Use with data_selector `HAL_RECORDS`.
+    The end is a page without a `next` link, an empty page (a page past the end: Action
+    Network's people collection links a `next` from its last page), or the page numbered
+    `total_pages` where the collection reports it. A page shorter than `per_page` is *not* the
+    end: a record filtered out server-side makes a short page in the middle of a collection.
+    Use with data_selector `HAL_RECORDS`.
     """
 
     def __init__(self) -> None:
@@ -283,9 +322,16 @@ class HalNextLinkPaginator(JSONLinkPaginator):
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         super().update_state(response, data)
-        per_page = response.json().get("per_page")
-        if not data or (isinstance(per_page, int) and len(data) < per_page):
+        body = response.json()
+        page, total_pages = body.get("page"), body.get("total_pages")
+        last_numbered = isinstance(page, int) and isinstance(total_pages, int) and page >= total_pages
+        if not data or last_numbered:
             self._next_reference = None
+
+    @property
+    def next_url(self) -> str | None:
+        """The next page's URL, None after the last page: where a read interrupted here resumes."""
+        return self._next_reference
 
 
 # the records of a HAL collection page, whatever their relation is called (`osdi:people`, …)
@@ -443,7 +489,7 @@ class VendorClient(RESTClient):
             paginator=paginator,
             # parsed once: dlt would parse a string selector again for every page
             data_selector=compile_path(data_selector) if data_selector else None,
-            session=_PacedClient(policy).session,
+            session=_PacedClient(policy, shared_limiter(base_url, policy)).session,
         )
         self._hooks = {"response": [_error_hook(vendor, credential_variable), _tolerant_json]}
 

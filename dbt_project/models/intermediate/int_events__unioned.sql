@@ -11,6 +11,10 @@ action_network_events as (
     select * from {{ ref('stg_action_network__events') }}
 ),
 
+action_network_event_campaigns as (
+    select * from {{ ref('stg_action_network__event_campaigns') }}
+),
+
 controlshift_events as (
     select * from {{ ref('stg_controlshift__events') }}
 ),
@@ -47,32 +51,34 @@ mobilize as (
     inner join mobilize_timeslots using (event_id)
 ),
 
--- an Action Network event is one occurrence
+-- an Action Network event is one occurrence; one hosted in an event campaign carries the campaign
 action_network as (
     select
         'action_network' as source,
-        event_id as source_event_id,
+        action_network_events.event_id as source_event_id,
         cast(null as varchar) as timeslot_id,
-        title,
+        action_network_events.title,
         cast(null as varchar) as event_type,
-        start_at,
-        end_at,
-        timezone,
-        venue,
-        address_line_1,
-        address_line_2,
-        locality,
-        region,
-        postal_code,
-        latitude,
-        longitude,
-        is_virtual,
-        sponsor_title as organization,
-        browser_url,
-        case when status = 'cancelled' then 'cancelled' else 'active' end as status,
-        created_at,
-        updated_at
+        action_network_events.start_at,
+        action_network_events.end_at,
+        action_network_events.timezone,
+        action_network_events.venue,
+        action_network_events.address_line_1,
+        action_network_events.address_line_2,
+        action_network_events.locality,
+        action_network_events.region,
+        action_network_events.postal_code,
+        action_network_events.latitude,
+        action_network_events.longitude,
+        action_network_events.is_virtual,
+        action_network_events.sponsor_title as organization,
+        action_network_event_campaigns.title as campaign,
+        action_network_events.browser_url,
+        case when action_network_events.status = 'cancelled' then 'cancelled' else 'active' end as status,
+        action_network_events.created_at,
+        action_network_events.updated_at
     from action_network_events
+    left join action_network_event_campaigns using (event_campaign_id)
 ),
 
 -- a ControlShift event is one occurrence, at its location
@@ -104,11 +110,12 @@ controlshift as (
     left join controlshift_locations using (location_id)
 ),
 
+-- by name: a column only some sources have (campaign) is null for the others
 final as (
     select * from mobilize
-    union all
+    union all by name
     select * from action_network
-    union all
+    union all by name
     select * from controlshift
 )
 

@@ -97,10 +97,14 @@ action_network as (
         other_emails,
         phone,
         postal_code,
-        cast(null as varchar) as sms_opt_in_status,
-        case email_status
-            when 'subscribed' then true
-            when 'unsubscribed' then false
+        -- only `subscribed` is consent: unsubscribed, bouncing, spam complaints (and their "previous")
+        -- all withhold it, for email and for mobile messages alike
+        case
+            when phone_status = 'subscribed' then 'OPT_IN'
+            when phone_status is not null then 'OPT_OUT'
+        end as sms_opt_in_status,
+        case
+            when email_status is not null then email_status = 'subscribed'
         end as is_email_subscribed,
         created_at,
         updated_at

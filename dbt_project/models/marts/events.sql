@@ -23,6 +23,7 @@ final as (
         longitude,
         is_virtual,
         organization,
+        campaign,
         browser_url,
         status,
         created_at,

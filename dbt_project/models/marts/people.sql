@@ -1,7 +1,7 @@
 {#-
     One row per real person. Each field is the most recently updated non-empty value among
     the person's source records (ties go to the record seen first), except email consent:
-    subscribed only when every tool that records it says so.
+    subscribed only when every tool that records it says so (email and mobile messages alike).
 -#}
 with resolved as (
     select * from {{ ref('int_person_records__resolved') }}
@@ -47,6 +47,9 @@ best_values as (
         arg_max(sms_opt_in_status, updated_at) filter (where sms_opt_in_status is not null) as sms_opt_in_status,
         -- consent is not the latest word but every word: one tool's unsubscribe or refusal is honoured
         bool_and(is_email_subscribed) as is_email_subscribed,
+        -- the same for mobile messages: one tool's opt-out (or bouncing number) is honoured
+        bool_and(case sms_opt_in_status when 'OPT_IN' then true when 'OPT_OUT' then false end)
+            as is_sms_subscribed,
         min(created_at) as first_seen_at,
         max(updated_at) as last_seen_at,
         list(distinct source order by source) as sources,
@@ -69,6 +72,7 @@ final as (
         best_values.source_record_count,
         best_values.sms_opt_in_status,
         best_values.is_email_subscribed,
+        best_values.is_sms_subscribed,
         coalesce(activity.rsvp_count, 0) as rsvp_count,
         coalesce(activity.events_attended_count, 0) as events_attended_count,
         coalesce(activity.petitions_signed_count, 0) as petitions_signed_count,

@@ -10,9 +10,9 @@ final as (
         status,
         attended,
         -- Action Network writes "none" where there is no referrer
-        nullif(referrer_data__source, 'none') as referrer_source,
-        nullif(referrer_data__referrer, 'none') as referrer_code,
-        nullif(referrer_data__website, 'none') as referrer_website,
+        nullif(action_network_referrer_data__source, 'none') as referrer_source,
+        nullif(action_network_referrer_data__referrer, 'none') as referrer_code,
+        nullif(action_network_referrer_data__website, 'none') as referrer_website,
         created_date as created_at,
         modified_date as updated_at
     from source

@@ -39,6 +39,7 @@ final as (
         event_campaign_id,
         origin_system,
         action_network_sponsor__title as sponsor_title,
+        coalesce(action_network_hidden, false) as is_hidden,
         nullif(location__venue, '') as venue,
         nullif(json_extract_string(location__address_lines, '$[0]'), '') as address_line_1,
         nullif(json_extract_string(location__address_lines, '$[1]'), '') as address_line_2,
