@@ -131,7 +131,7 @@ def mobilize_source(
     api_key: str = dlt.secrets.value,
     base_url: str = dlt.config.value,
     per_page: int = 100,
-    requests_per_second: float = 14.0,
+    requests_per_second: float = 15.0,
     max_attempts: int = 5,
     backoff_factor: float = 1.0,
     timeout: float = 60.0,
