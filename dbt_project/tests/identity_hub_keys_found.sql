@@ -1,7 +1,4 @@
-{#-
-    Warns (never fails) when a build found hub keys, so they appear in dbt's output, the run log
-    and the run report's "What was rejected": records holding them were not linked on them.
--#}
+{#- Hub keys found by this build, as a warning (why: tests/_tests.yml). -#}
 {{ config(severity='warn') }}
 
 select rule, key_value, record_count
