@@ -14,15 +14,16 @@ nationbuilder_people as (
     select * from {{ ref('stg_nationbuilder__people') }}
 ),
 
--- attendance payloads carry the person too: people not (yet) listed as affiliated still count
+-- attendance payloads carry the person too: people not (yet) listed as affiliated still count;
+-- the newest snapshot of the person wins, ties broken by the attendance, so builds agree
 mobilize_attendees as (
     select
         person_id,
-        arg_max(person_given_name, person_updated_at) as given_name,
-        arg_max(person_family_name, person_updated_at) as family_name,
-        arg_max(person_email, person_updated_at) as email,
-        arg_max(person_phone, person_updated_at) as phone,
-        arg_max(person_postal_code, person_updated_at) as postal_code,
+        first(person_given_name order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as given_name,
+        first(person_family_name order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as family_name,
+        first(person_email order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as email,
+        first(person_phone order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as phone,
+        first(person_postal_code order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as postal_code,
         min(person_created_at) as created_at,
         max(person_updated_at) as updated_at
     from mobilize_attendances

@@ -1,6 +1,7 @@
 {#-
     One row per real person. Each field is the most recently updated non-empty value among
-    the person's source records (ties go to the record seen first), except email consent:
+    the person's source records (a tie goes to the smallest record key, so two builds of the
+    same data agree; a record without an update time counts as oldest), except email consent:
     subscribed only when every tool that records it says so (email and mobile messages alike).
 -#}
 with resolved as (
@@ -39,12 +40,12 @@ activity as (
 best_values as (
     select
         person_id,
-        arg_max(trim(given_name), updated_at) filter (where nullif(trim(given_name), '') is not null) as given_name,
-        arg_max(trim(family_name), updated_at) filter (where nullif(trim(family_name), '') is not null) as family_name,
-        arg_max(email_normalized, updated_at) filter (where email_normalized is not null) as email,
-        arg_max(phone_e164, updated_at) filter (where phone_e164 is not null) as phone,
-        arg_max(postal_code_normalized, updated_at) filter (where postal_code_normalized is not null) as postal_code,
-        arg_max(sms_opt_in_status, updated_at) filter (where sms_opt_in_status is not null) as sms_opt_in_status,
+        first(trim(given_name) order by updated_at desc nulls last, record_key) filter (where nullif(trim(given_name), '') is not null) as given_name,
+        first(trim(family_name) order by updated_at desc nulls last, record_key) filter (where nullif(trim(family_name), '') is not null) as family_name,
+        first(email_normalized order by updated_at desc nulls last, record_key) filter (where email_normalized is not null) as email,
+        first(phone_e164 order by updated_at desc nulls last, record_key) filter (where phone_e164 is not null) as phone,
+        first(postal_code_normalized order by updated_at desc nulls last, record_key) filter (where postal_code_normalized is not null) as postal_code,
+        first(sms_opt_in_status order by updated_at desc nulls last, record_key) filter (where sms_opt_in_status is not null) as sms_opt_in_status,
         -- consent is not the latest word but every word: one tool's unsubscribe or refusal is honoured
         bool_and(is_email_subscribed) as is_email_subscribed,
         -- the same for mobile messages: one tool's opt-out (or bouncing number) is honoured
