@@ -9,8 +9,10 @@ SOURCES := mobilize action_network nationbuilder controlshift
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 
-.PHONY: help install demo test bench sync $(addprefix sync-,$(SOURCES)) transform sandbox clean \
-	status schedule freshness docs docs-serve sql export report chromium
+# sync-% is a pattern rule and must stay off this list: make never searches implicit rules for a
+# phony target, so `make sync-mobilize` would do nothing. FORCE makes it run every time instead.
+.PHONY: help install demo test bench sync transform sandbox clean \
+	status schedule freshness docs docs-serve sql export report chromium FORCE
 DOCS_PORT ?= 8080
 DBT := $(BIN)/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
@@ -19,7 +21,7 @@ help:
 	@echo "make demo        sandbox -> sync every source -> marts -> summary (PEOPLE=$(PEOPLE))"
 	@echo "make test        install and run the whole test suite"
 	@echo "make sync        sync configured sources, then build the marts"
-	@echo "make sync-<src>  one source: $(SOURCES)"
+	@echo "make sync-<src>  one source: $(SOURCES) (SYNC_ARGS=--no-transform to skip the marts)"
 	@echo "make transform   dbt build on $(WAREHOUSE_PATH)"
 	@echo "make sandbox     serve the fake vendor APIs until Ctrl-C"
 	@echo "make bench       benchmarks (BENCH=name to run one), figures as ratios to a ceiling"
@@ -58,10 +60,13 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench $(BENCH)
 
 sync: $(INSTALLED)
-	$(BIN)/python -m pipelines sync --progress
+	$(BIN)/python -m pipelines sync --progress $(SYNC_ARGS)
 
-sync-%: $(INSTALLED)
-	$(BIN)/python -m pipelines sync --progress $*
+# an unknown source fails in the CLI, naming the valid ones; SYNC_ARGS=--no-transform skips the marts
+sync-%: $(INSTALLED) FORCE
+	$(BIN)/python -m pipelines sync --progress $(SYNC_ARGS) $*
+
+FORCE:
 
 transform: $(INSTALLED)
 	$(BIN)/python -m pipelines transform

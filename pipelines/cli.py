@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -15,7 +16,7 @@ import duckdb
 from pipelines import REPO_ROOT, output
 from pipelines.operations import finish_sync, register
 from pipelines.redact import redact_process_output
-from pipelines.runner import sync, transform
+from pipelines.runner import SyncResult, sync, transform
 from pipelines.sources import SOURCES
 from pipelines.warehouse import WarehouseBusy, pipelines_dir, snapshot_path, warehouse_path, writer_lock
 
@@ -61,11 +62,11 @@ def summary(warehouse: Path) -> str:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    out = output.current()
     unknown = [name for name in args.sources if name not in SOURCES]
     if unknown:
-        _print(f"unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+        out.error(f"unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
         return 2
-    out = output.current()
     warehouse = warehouse_path()
     with writer_lock(warehouse, args.wait):
         with out.progress("syncing") as update:
@@ -75,11 +76,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
             results = sync(args.sources or None, warehouse, progress=args.progress or out.verbose, echo=echo,
                            refresh="drop_sources" if args.full_refresh else None)
+        if args.sources:
+            results = [named_but_unconfigured(r) for r in results]
         transform_code = None
         if not args.no_transform and any(r.status == "loaded" for r in results):
             _print("transform: building the marts (dbt build)")
             transform_code = transform(warehouse)
     return finish_sync(results, transform_code, warehouse)
+
+
+def named_but_unconfigured(result: SyncResult) -> SyncResult:
+    """A source the user asked for by name that cannot run is an error, not a skip (cron runs --quiet)."""
+    if result.status != "skipped":
+        return result
+    return replace(result, status="failed", message=f"named on the command line but {result.message}")
 
 
 def cmd_transform(args: argparse.Namespace) -> int:

@@ -204,23 +204,35 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- after a sync
 
-ADVICE = {
-    "VendorAuthError": "fix the credentials named above in .dlt/secrets.toml or the environment",
-    "VendorHttpError": "the vendor kept failing after retries: run it again later; it resumes from its cursors",
-    "ConnectionError": "the vendor could not be reached: check its base_url and the network",
-    "Timeout": "the vendor timed out after retries: run it again later, or raise its timeout",
-}
+# the settings that say where a source's data is: what a refused connection or a 404 points at
+LOCATING_SETTINGS = {"mobilize": ("base_url", "organization_id"), "controlshift": ("base_url", "bucket")}
+
+
+def _variables(source: str, settings: tuple[str, ...]) -> str:
+    return " and ".join(f"SOURCES__{source.upper()}__{setting.upper()}" for setting in settings)
 
 
 def advice(result: SyncResult) -> str:
+    """What to do about a skipped or failed source, by the kind of error (first match wins)."""
     if result.status == "skipped":
         return "configure it (see README: Connecting your own accounts) or leave it out"
     if result.status != "failed":
         return ""
-    for name, text in ADVICE.items():
-        if name in result.message:
-            return text
-    return f"run `python -m pipelines --verbose sync {result.source}` for details; the log file has the full error"
+    message, source = result.message, result.source
+    if "not configured" in message:
+        return "set those variables (README: Connecting your own accounts), or leave it out"
+    if "VendorAuthError" in message:
+        return "fix the credentials named above in .dlt/secrets.toml or the environment"
+    if "Timeout" in message:
+        return "the vendor timed out after retries: run it again later, or raise its timeout"
+    if "could not be reached" in message or "ConnectionError" in message:
+        return f"nothing answered: check {_variables(source, ('base_url',))} and the network"
+    if "HTTP 404" in message:
+        located = LOCATING_SETTINGS.get(source, ("base_url",))
+        return f"the vendor has no such address: check {_variables(source, located)}"
+    if "VendorHttpError" in message:
+        return "the vendor kept failing after retries: run it again later; it resumes from its cursors"
+    return f"run `python -m pipelines --verbose sync {source}` for details; the log file has the full error"
 
 
 def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse: Path) -> int:

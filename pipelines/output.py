@@ -22,6 +22,10 @@ LOG_MAX_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 7
 
 logger = logging.getLogger("pipelines")
+# the logger feeds --log-file only; the terminal gets our own lines. Without a handler of its own,
+# logging's last-resort handler would print every error a second time on stderr.
+logger.addHandler(logging.NullHandler())
+logger.propagate = False
 _set_dbt_quiet = False  # whether DBT_QUIET is ours to unset
 
 

@@ -1,8 +1,11 @@
 """The command line: the demo end to end, and what it refuses to do."""
 
 import duckdb
+import pytest
 
 from pipelines.cli import main
+from pipelines.sandbox import mobilize
+from pipelines.sandbox.world import build_world
 from tests.conftest import query
 
 
@@ -31,6 +34,34 @@ def test_demo_never_overwrites_a_warehouse_it_did_not_make(tmp_path, monkeypatch
     assert query(warehouse, "select x from keep_me") == [(1,)]
 
 
-def test_sync_rejects_unknown_sources(capsys):
-    assert main(["sync", "salesforce"]) == 2
-    assert "unknown source salesforce" in capsys.readouterr().out
+def test_unknown_source_is_an_error_even_when_quiet(capsys):
+    assert main(["--quiet", "sync", "salesforce"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown source salesforce" in err and "mobilize" in err
+
+
+def test_a_source_named_but_not_configured_fails_loudly_under_quiet(warehouse, no_source_config, capsys):
+    assert main(["--quiet", "sync", "--no-transform", "nationbuilder"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("SOURCES__NATIONBUILDER__ACCESS_TOKEN") == 1, captured.err
+
+
+@pytest.mark.parametrize("base_url, settings", [
+    # nothing listens on the discard port: connection refused
+    ("http://127.0.0.1:9/v1", ["SOURCES__MOBILIZE__BASE_URL"]),
+    # a server that answers, but not at this path: HTTP 404
+    (None, ["SOURCES__MOBILIZE__BASE_URL", "SOURCES__MOBILIZE__ORGANIZATION_ID"]),
+])
+def test_unreachable_or_missing_vendor_names_the_setting_once(warehouse, no_source_config, monkeypatch, capsys,
+                                                                base_url, settings):
+    with mobilize.serve(build_world(people=20, seed=1), "key", rate_limit=None) as service:
+        for key, value in mobilize.client_env(service, "key").items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("SOURCES__MOBILIZE__BASE_URL", base_url or f"{service.url}/v9")
+        monkeypatch.setenv("SOURCES__MOBILIZE__MAX_ATTEMPTS", "1")
+        assert main(["--quiet", "sync", "--no-transform", "mobilize"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("MobilizeAmerica") == 1, err  # printed once
+    assert "run it again later" not in err
+    assert all(setting in err.split("—")[-1] for setting in settings), err
