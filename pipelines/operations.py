@@ -252,7 +252,7 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
     lines = ["Sync summary"]
     for r in results:
         style = {"loaded": "green", "failed": "bold red", "skipped": "yellow"}.get(r.status, "")
-        tables = ", ".join(f"{t} {n:,}" for t, n in sorted(r.rows.items())) or r.message
+        tables = output.rows_text(r.rows) or r.message
         rejected = "; ".join(f"table {t}: {why}" for t, why in r.rejected.items())
         if r.status == "failed":
             tables = r.message + (f" ({rejected})" if rejected else "")

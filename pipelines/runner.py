@@ -12,7 +12,7 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines import REPO_ROOT, runlog
+from pipelines import REPO_ROOT, output, runlog
 from pipelines.redact import redact, scrub_file, secret_values
 from pipelines.sources import SOURCES, source_factory
 from pipelines.warehouse import make_private, pipelines_dir, publish_snapshot, snapshot_path, warehouse_path
@@ -153,7 +153,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         runlog.append(warehouse, runlog.RunRecord(
             name, result.status, started, runlog.now(), result.message, result.rows, result.rejected,
             "full_refresh" if refresh else "incremental"))
-        details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
+        details = output.rows_text(result.rows)
         # a multi-line message (ControlShift's reconciliation) keeps the table counts on its first line
         first, _, rest = result.message.partition("\n")
         echo(f"{name}: {result.status} — {first}" + (f" ({details})" if details else "") + (f"\n{rest}" if rest else ""))

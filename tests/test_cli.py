@@ -3,18 +3,23 @@
 import duckdb
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import main, parser
 from pipelines.sandbox import mobilize
 from pipelines.sandbox.world import build_world
 from tests.conftest import query
 
 
-def test_demo_builds_a_queryable_warehouse_and_says_where_it_is(tmp_path, monkeypatch, capsys, no_source_config):
+def test_demo_builds_a_queryable_warehouse_and_says_where_it_is(tmp_path, monkeypatch, capfd, no_source_config):
     warehouse = tmp_path / "demo.duckdb"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
-    assert main(["demo", "--people", "150", "--no-rate-limits"]) == 0
-    out = capsys.readouterr().out
+    assert main(["demo", "--people", "150"]) == 0  # unthrottled fakes by default
+    out = capfd.readouterr().out  # dbt's output too: it runs as a child process
     assert str(warehouse) in out and "people matched" in out
+    # short, ending in the result and what to try next; no progress snapshots or dbt's per-model lines
+    assert len(out.splitlines()) < 60, out
+    result = out[out.index("Demo result"):]
+    assert "make sql" in result and "docs/queries/" in result and "reports/latest.html" in result
+    assert "duckdb CLI" not in out and "START sql" not in out
     [(events, attendances)] = query(warehouse, """
         select (select count(*) from analytics.events), (select count(*) from analytics.attendances)""")
     assert events > 0 and attendances > 0
@@ -22,6 +27,17 @@ def test_demo_builds_a_queryable_warehouse_and_says_where_it_is(tmp_path, monkey
     assert main(["demo", "--people", "100", "--no-rate-limits"]) == 0
     [(people,)] = query(warehouse, "select people from main.sandbox_demo")
     assert people == 100
+
+
+def test_the_demo_serves_its_fakes_unthrottled_unless_asked_and_warns_when_big(tmp_path, monkeypatch, capsys):
+    assert parser().parse_args(["demo"]).rate_limits is False
+    assert parser().parse_args(["demo", "--rate-limits"]).rate_limits is True
+    warehouse = tmp_path / "real.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table keep_me as select 1 as x")
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    assert main(["demo", "--people", "20000"]) == 1  # refused before building anything: not the demo's file
+    assert "takes minutes" in capsys.readouterr().err
 
 
 def test_demo_never_overwrites_a_warehouse_it_did_not_make(tmp_path, monkeypatch, capsys):
