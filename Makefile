@@ -81,8 +81,7 @@ freshness: $(INSTALLED)
 	$(BIN)/python -m pipelines freshness
 
 docs: $(INSTALLED)
-	$(DBT) docs generate $(DBT_DIRS)
-	@echo "docs: dbt_project/target/index.html (make docs-serve to browse)"
+	$(BIN)/python -m pipelines docs
 
 docs-serve: docs
 	$(DBT) docs serve $(DBT_DIRS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser

@@ -240,7 +240,8 @@ def parser() -> argparse.ArgumentParser:
     commands.choices["sandbox"].add_argument(
         "--no-rate-limits", action="store_true",
         help="serve the fakes without their vendors' rate limits (faster, less faithful)")
-    for writer in (sync_cmd, transform_cmd, commands.choices["demo"]):
+    # every command that opens the warehouse read-write takes its writer lock
+    for writer in (sync_cmd, transform_cmd, *(commands.choices[name] for name in ("demo", "freshness", "docs"))):
         writer.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                             help="if another run holds the warehouse, wait this long for it (default: exit at once)")
     webhook = commands.add_parser("controlshift-webhook",

@@ -7,6 +7,7 @@ make target (`make status`, `make schedule`, `make freshness`, `make export`, `m
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import duckdb
 from pipelines import REPO_ROOT, output, report, runlog, sqlshell, status
 from pipelines.runner import SyncResult, dbt, snapshot_path, warehouse_path
 from pipelines.sources import SOURCES
+from pipelines.warehouse import writer_lock
 
 # ----------------------------------------------------------------------------- status
 
@@ -112,13 +114,18 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- freshness
 
 
+# the table that says a source has loaded: dlt's load bookkeeping, or ControlShift's own
+LOAD_BOOKKEEPING = ("_dlt_loads", "_loaded_files")
+
+
 def synced_sources(warehouse: Path) -> list[str]:
-    """Sources with at least one dlt load in the warehouse."""
+    """Sources with at least one load in the warehouse."""
     if not warehouse.exists():
         return []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         schemas = {schema for (schema,) in con.execute(
-            "select table_schema from information_schema.tables where table_name = '_dlt_loads'").fetchall()}
+            "select table_schema from information_schema.tables where table_name in (select unnest(?))",
+            [list(LOAD_BOOKKEEPING)]).fetchall()}
     return [source for source in SOURCES if source in schemas]
 
 
@@ -129,20 +136,35 @@ def unreadable(command: str, path: Path, error: Exception) -> str:
 
 
 def cmd_freshness(args: argparse.Namespace) -> int:
+    """dbt source freshness, erroring past each source's `stale_after_hours` (the thresholds `status` uses)."""
     out = output.current()
     warehouse = warehouse_path()
-    try:
-        synced = synced_sources(warehouse)
-    except duckdb.Error as error:
-        out.error(unreadable("freshness", warehouse, error))
-        return 1
-    for source in SOURCES:
-        if source not in synced:
-            out.info(f"{source}: never synced, no freshness to check")
-    if not synced:
-        return 0
-    selection = " ".join(f"source:{source}" for source in synced)
-    return dbt("source", "freshness", "--select", selection, warehouse=warehouse, check=False).returncode
+    # dbt opens the warehouse read-write: a sync must not find it taken at its snapshot publish
+    with writer_lock(warehouse, args.wait):
+        try:
+            synced = synced_sources(warehouse)
+        except duckdb.Error as error:
+            out.error(unreadable("freshness", warehouse, error))
+            return 1
+        for source in SOURCES:
+            if source not in synced:
+                out.info(f"{source}: never synced, no freshness to check")
+        if not synced:
+            return 0
+        selection = " ".join(f"source:{source}" for source in synced)
+        thresholds = json.dumps({"stale_after_hours": {source: status.stale_after_hours(source) for source in synced}})
+        return dbt("source", "freshness", "--select", selection, "--vars", thresholds, warehouse=warehouse,
+                   check=False).returncode
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """dbt docs generate, under the writer lock: dbt reads the catalog from the warehouse read-write."""
+    warehouse = warehouse_path()
+    with writer_lock(warehouse, args.wait):
+        code = dbt("docs", "generate", warehouse=warehouse, check=False).returncode
+    if code == 0:
+        output.current().info("docs: dbt_project/target/index.html (make docs-serve to browse)")
+    return code
 
 
 # ----------------------------------------------------------------------------- export / BI
@@ -289,6 +311,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                         ).set_defaults(run=cmd_schedule)
     commands.add_parser("freshness", parents=[common], help="dbt source freshness on every synced raw table"
                         ).set_defaults(run=cmd_freshness)
+    commands.add_parser("docs", parents=[common], help="build the dbt docs site (dbt docs generate)"
+                        ).set_defaults(run=cmd_docs)
     commands.add_parser("export", parents=[common], help="write the marts as exports/<mart>.parquet"
                         ).set_defaults(run=cmd_export)
     commands.add_parser("report", parents=[common], help="write reports/latest.html from the warehouse"

@@ -6,15 +6,18 @@ import json
 import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-from pipelines import operations, runlog, status
+from pipelines import REPO_ROOT, operations, runlog, status
 from pipelines.cli import main
-from pipelines.runner import DBT_PROJECT_DIR, dbt
+from pipelines.runner import DBT_PROJECT_DIR
+from pipelines.sources import SOURCES
+from pipelines.warehouse import publish_snapshot, writer_lock
 from tests.conftest import query
 
 QUERIES = sorted((Path(__file__).resolve().parent.parent / "docs" / "queries").glob("*.sql"))
@@ -135,7 +138,12 @@ def test_every_raw_table_has_a_freshness_timestamp():
 
 def test_freshness_and_docs_build_on_the_demo_warehouse(on_demo, capsys):
     assert main(["freshness"]) == 0
-    assert dbt("docs", "generate", warehouse=on_demo, check=False).returncode == 0
+    assert "never synced" not in capsys.readouterr().out  # ControlShift too, from its own bookkeeping
+    checked = json.loads((DBT_PROJECT_DIR / "target" / "sources.json").read_text())["results"]
+    thresholds = {result["unique_id"].split(".")[2]: result["criteria"]["error_after"]["count"] for result in checked}
+    # one source of truth: dbt errors exactly where `status` turns stale ([status] in .dlt/config.toml)
+    assert thresholds == {source: status.stale_after_hours(source) for source in SOURCES}
+    assert main(["docs"]) == 0
     catalog = json.loads((DBT_PROJECT_DIR / "target" / "catalog.json").read_text())
     assert any(key.endswith("marts.people") or key.endswith(".people") for key in catalog["nodes"])
     assert any(key.startswith("source.organizing_warehouse.mobilize.") for key in catalog["sources"])
@@ -175,6 +183,23 @@ def test_export_writes_every_mart_as_parquet(on_demo, capsys):
         [(exported,)] = query(on_demo, f"select count(*) from read_parquet('{exports / mart}.parquet')")
         [(rows,)] = query(on_demo, f"select count(*) from analytics.{mart}")
         assert exported == rows > 0
+
+
+def test_docs_and_freshness_refuse_a_warehouse_a_sync_holds_and_leave_the_sync_unharmed(warehouse, sandbox):
+    """`make docs`/`make freshness` open the warehouse read-write through dbt: during a sync they must not."""
+    assert main(["--quiet", "sync", "--no-transform", "mobilize"]) == 0
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse)}
+    with writer_lock(warehouse):  # held exactly as a running sync holds it
+        for target in ("docs", "freshness"):
+            refused = subprocess.run(["make", "-s", target], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                                     timeout=300)
+            assert refused.returncode != 0, refused.stdout + refused.stderr
+            assert "is being written by" in refused.stdout + refused.stderr
+        # the sync goes on to write and publish as if nobody had asked
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("create schema if not exists analytics")
+            con.execute("create or replace table analytics.people as select 1 as person_id")
+        assert query(publish_snapshot(warehouse), "select count(*) from analytics.people") == [(1,)]
 
 
 def test_status_still_answers_while_a_sync_holds_the_warehouse(tmp_path, monkeypatch, capsys):
@@ -228,3 +253,12 @@ def test_run_log_skips_torn_lines_and_stays_bounded(tmp_path, monkeypatch):
     records = runlog.read(warehouse)
     assert len(records) <= 11 and records[-2].rows == {"people": 9} and records[-1].message == "boom"
     assert runlog.runlog_path(warehouse).stat().st_size < 2000 + 600
+
+
+def test_every_dbt_var_is_read_somewhere():
+    """A var nothing reads is documentation that lies (as `default_phone_region` did)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    code = "\n".join(path.read_text() for folder in ("models", "macros")
+                     for path in (DBT_PROJECT_DIR / folder).rglob("*.sql"))
+    unread = [name for name in project.get("vars", {}) if f"var('{name}'" not in code]
+    assert not unread, unread
