@@ -320,5 +320,6 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sql_cmd = commands.add_parser("sql", parents=[common], help="a SQL shell on the marts snapshot (read-only)")
     sql_cmd.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
     sql_cmd.add_argument("--database", type=Path, help="DuckDB file (default: the marts snapshot)")
+    sql_cmd.add_argument("--csv", action="store_true", help="results as CSV with a header line (as .mode csv)")
     sql_cmd.set_defaults(run=sqlshell.main)
 

@@ -6,7 +6,9 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -262,3 +264,51 @@ def test_every_dbt_var_is_read_somewhere():
                      for path in (DBT_PROJECT_DIR / folder).rglob("*.sql"))
     unread = [name for name in project.get("vars", {}) if f"var('{name}'" not in code]
     assert not unread, unread
+
+
+def test_sql_shell_piped_output_is_whole_and_csv_on_request(on_demo, capsys):
+    wide = "select range as n, " + ", ".join(f"'{c}' as col_{c}" for c in "abcdefgh") + " from range(100);"
+    assert main(["sql", "-c", wide]) == 0
+    out = capsys.readouterr().out
+    assert "│    50 │" in out and "col_h" in out  # every row and column, not a screenful
+    assert main(["sql", "--csv", "-c", "select 1 as one, 'a,b' as two;"]) == 0
+    assert capsys.readouterr().out == 'one,two\n1,"a,b"\n'
+    assert main(["sql", "-c", ".mode csv\nselect 2 as two;\n.mode nope\n"]) == 1
+    assert capsys.readouterr().out.startswith("two\n2\nusage: .mode box|csv")
+
+
+def test_sql_shell_on_a_terminal_edits_lines_and_keeps_history(on_demo, tmp_path):
+    """Driven through a pseudo-terminal as a person would: the up arrow recalls the last statement."""
+    import pty
+    import select
+    import time
+
+    env = {**os.environ, "WAREHOUSE_PATH": str(on_demo), "HOME": str(tmp_path)}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the shell, exactly as `make sql` runs it
+        os.chdir(REPO_ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "pipelines", "sql"], env)
+    seen = b""
+
+    def read_until(marker: bytes, count: int = 1) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60  # a generous bound against a hung child, never an assertion
+        while seen.count(marker) < count and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(terminal, 65536)
+                except OSError:  # the shell has exited and closed its terminal
+                    return
+
+    read_until(b"sql> ")
+    os.write(terminal, b"select 40 + 2 as answer;\r")
+    read_until(b"sql> ", 2)
+    os.write(terminal, b"\x1b[A\r")  # up arrow, enter
+    read_until(b"sql> ", 3)
+    os.write(terminal, b".quit\r")
+    read_until(b"\0")  # until the shell exits and closes its terminal, or the bound passes
+    if os.waitpid(pid, os.WNOHANG) == (0, 0):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert seen.count(b"42 ") == 2 and b"^[[A" not in seen, seen.decode(errors="replace")
+    assert "select 40 + 2 as answer;" in (tmp_path / ".organizing_warehouse_sql_history").read_text()
