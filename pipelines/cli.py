@@ -28,6 +28,8 @@ SANDBOX_DATA = REPO_ROOT / "sandbox_data"
 EXIT_BUSY = 75
 # a table marking a warehouse as the demo's own, so the demo never overwrites real data
 DEMO_MARKER = "main.sandbox_demo"
+# what a shell reports for a command killed by SIGPIPE (128 + 13), as `head` leaves its writer
+EXIT_BROKEN_PIPE = 141
 
 
 def _print(message: str) -> None:
@@ -243,12 +245,16 @@ def parser() -> argparse.ArgumentParser:
     # every command that opens the warehouse read-write takes its writer lock
     for writer in (sync_cmd, transform_cmd, *(commands.choices[name] for name in ("demo", "freshness", "docs"))):
         writer.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                            help="if another run holds the warehouse, wait this long for it (default: exit at once)")
+                            help="if another run holds the warehouse, wait this long for it (0: exit at once)")
     webhook = commands.add_parser("controlshift-webhook",
                                   help="receive ControlShift bulk-data webhooks into the load queue")
-    webhook.add_argument("--port", type=int, default=8088)
-    webhook.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    webhook.add_argument("--port", type=int, default=8088, help="port to listen on")
+    webhook.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     webhook.set_defaults(run=cmd_controlshift_webhook)
+    for listed in commands._choices_actions:  # `<command> --help` says what it does, with every default
+        command = commands.choices[listed.dest]
+        command.description = command.description or listed.help
+        command.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     return root
 
 
@@ -276,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseBusy as busy:
         _print(str(busy))
         return EXIT_BUSY
+    except BrokenPipeError:
+        # the reader left (`status --json | head`): stop quietly, and let nothing flush into the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
 """The command line: the demo end to end, and what it refuses to do."""
 
+import os
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
+from pipelines import REPO_ROOT
 from pipelines.cli import main, parser
 from pipelines.sandbox import mobilize
 from pipelines.sandbox.world import build_world
@@ -81,3 +86,26 @@ def test_unreachable_or_missing_vendor_names_the_setting_once(warehouse, no_sour
     assert err.count("MobilizeAmerica") == 1, err  # printed once
     assert "run it again later" not in err
     assert all(setting in err.split("—")[-1] for setting in settings), err
+
+
+def test_subcommand_help_says_what_it_does_and_every_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["sync", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "sync sources into the warehouse, then build the marts" in help_text
+    assert "(default: 0.0)" in help_text
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "(default: 2000)" in capsys.readouterr().out
+
+
+def test_status_json_into_a_pipe_closed_early_ends_without_a_traceback(warehouse):
+    """`status --json | head`: a reader that has gone (here before the first byte, so it never races)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        writer = subprocess.run([sys.executable, "-m", "pipelines", "status", "--json"], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in writer.stderr and "BrokenPipe" not in writer.stderr, writer.stderr
