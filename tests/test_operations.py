@@ -312,3 +312,10 @@ def test_sql_shell_on_a_terminal_edits_lines_and_keeps_history(on_demo, tmp_path
         os.waitpid(pid, 0)
     assert seen.count(b"42 ") == 2 and b"^[[A" not in seen, seen.decode(errors="replace")
     assert "select 40 + 2 as answer;" in (tmp_path / ".organizing_warehouse_sql_history").read_text()
+
+
+def test_attendance_rate_counts_only_events_started_by_the_datas_own_clock(on_demo):
+    """The sandbox's world has a fixed clock: now() would count its future events, none attended yet."""
+    sql = (REPO_ROOT / "docs" / "queries" / "rsvp_to_attendance_by_event_type.sql").read_text()
+    rows = query(on_demo, sql.rstrip().rstrip(";"))
+    assert rows and all(with_outcome > 0 for _, _, _, with_outcome, _, _ in rows), rows
