@@ -15,7 +15,7 @@ import dlt
 import duckdb
 
 from pipelines import REPO_ROOT, output, report, runlog, sqlshell, status
-from pipelines.runner import SyncResult, dbt, snapshot_path, warehouse_path
+from pipelines.runner import SyncResult, dbt, is_configured, snapshot_path, warehouse_path
 from pipelines.sources import SOURCES
 from pipelines.warehouse import writer_lock
 
@@ -72,8 +72,10 @@ def cron_lines(repo: Path = REPO_ROOT, warehouse: Path | None = None, python: st
     warehouse = warehouse or warehouse_path()
     python = python or str(repo / ".venv" / "bin" / "python")
     logs = repo / "logs"
-    minute = [s for s in config["minute_sources"] if s in SOURCES]
-    hourly = [s for s in SOURCES if s not in minute]
+    # a source named on the command line must be configured (or the run fails), so jobs name only those
+    configured = [s for s in SOURCES if is_configured(s)]
+    minute = [s for s in config["minute_sources"] if s in configured]
+    hourly = [s for s in configured if s not in minute]
 
     def job(when: str, name: str, command: str) -> str:
         # flock -n: a job still running when its next turn comes is skipped, not stacked; runs of
@@ -93,6 +95,9 @@ def cron_lines(repo: Path = REPO_ROOT, warehouse: Path | None = None, python: st
         "# MAILTO=data-team@example.org",
         "SHELL=/bin/bash",
     ]
+    unconfigured = [s for s in SOURCES if s not in configured]
+    if unconfigured:
+        lines.append(f"# not configured, so not scheduled: {', '.join(unconfigured)} (configure, then run make schedule again)")
     if minute:
         lines.append(f"# every minute: {', '.join(minute)} incremental files (the marts follow hourly)")
         lines.append(job(config["every_minute"], "minutely", f"sync {' '.join(minute)} --no-transform"))

@@ -98,8 +98,12 @@ def test_a_failing_sync_is_recorded_named_and_alerted(warehouse, sandbox, monkey
 
 
 def test_schedule_prints_cron_lines_for_this_checkout(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(operations, "SOURCES", {"mobilize": "", "action_network": "", "controlshift": ""})
+    monkeypatch.setattr(operations, "SOURCES", {"mobilize": "", "action_network": "", "controlshift": "",
+                                                "nationbuilder": ""})
+    # a job names its sources, and a named source must be configured: the unconfigured one is left out
+    monkeypatch.setattr(operations, "is_configured", lambda source: source != "nationbuilder")
     lines = operations.cron_lines(repo=tmp_path, warehouse=tmp_path / "w.duckdb", python="/opt/py")
+    assert "# not configured, so not scheduled: nationbuilder (configure, then run make schedule again)" in lines
     jobs = [line for line in lines if line and not line.startswith(("#", "SHELL"))]
     assert len(jobs) == 4
     for job in jobs:
