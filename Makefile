@@ -11,8 +11,10 @@ SOURCES := mobilize action_network nationbuilder controlshift
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 
-.PHONY: help install demo test bench sync $(addprefix sync-,$(SOURCES)) transform sandbox clean \
-	status schedule freshness docs docs-serve sql export report chromium
+# sync-% is a pattern rule and must stay off this list: make never searches implicit rules for a
+# phony target, so `make sync-mobilize` would do nothing. FORCE makes it run every time instead.
+.PHONY: help install demo test bench sync transform sandbox clean \
+	status schedule freshness docs docs-serve sql export report chromium FORCE
 DOCS_PORT ?= 8080
 DBT := $(BIN)/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
@@ -21,7 +23,7 @@ help:
 	@echo "make demo        sandbox -> sync every source -> marts -> summary (PEOPLE=$(PEOPLE))"
 	@echo "make test        install and run the whole test suite"
 	@echo "make sync        sync configured sources, then build the marts"
-	@echo "make sync-<src>  one source: $(SOURCES)"
+	@echo "make sync-<src>  one source: $(SOURCES) (SYNC_ARGS=--no-transform to skip the marts)"
 	@echo "make transform   dbt build on $(WAREHOUSE_PATH)"
 	@echo "make sandbox     serve the fake vendor APIs until Ctrl-C"
 	@echo "make bench       benchmarks (BENCH=name to run one), figures as ratios to a ceiling"
@@ -60,10 +62,13 @@ bench: $(INSTALLED)
 	$(BIN)/python -m bench $(BENCH)
 
 sync: $(INSTALLED)
-	$(BIN)/python -m pipelines sync --progress
+	$(BIN)/python -m pipelines sync --progress $(SYNC_ARGS)
 
-sync-%: $(INSTALLED)
-	$(BIN)/python -m pipelines sync --progress $*
+# an unknown source fails in the CLI, naming the valid ones; SYNC_ARGS=--no-transform skips the marts
+sync-%: $(INSTALLED) FORCE
+	$(BIN)/python -m pipelines sync --progress $(SYNC_ARGS) $*
+
+FORCE:
 
 transform: $(INSTALLED)
 	$(BIN)/python -m pipelines transform
@@ -78,8 +83,7 @@ freshness: $(INSTALLED)
 	$(BIN)/python -m pipelines freshness
 
 docs: $(INSTALLED)
-	$(DBT) docs generate $(DBT_DIRS)
-	@echo "docs: dbt_project/target/index.html (make docs-serve to browse)"
+	$(BIN)/python -m pipelines docs
 
 docs-serve: docs
 	$(DBT) docs serve $(DBT_DIRS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser

@@ -8,64 +8,85 @@ import shutil
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 
 from pipelines import REPO_ROOT, output
 from pipelines.operations import finish_sync, register
 from pipelines.redact import redact_process_output
-from pipelines.runner import sync, transform
+from pipelines.runner import SyncResult, sync, transform
 from pipelines.sources import SOURCES
-from pipelines.warehouse import WarehouseBusy, pipelines_dir, snapshot_path, warehouse_path, writer_lock
+from pipelines.report import report_path
+from pipelines.warehouse import (MARTS_SCHEMA, WarehouseBusy, pipelines_dir, snapshot_path, warehouse_path,
+                                  writer_lock)
 
 SANDBOX_DATA = REPO_ROOT / "sandbox_data"
 # what cron and shell scripts see when another run holds the warehouse (sysexits' EX_TEMPFAIL)
 EXIT_BUSY = 75
 # a table marking a warehouse as the demo's own, so the demo never overwrites real data
 DEMO_MARKER = "main.sandbox_demo"
+# what a shell reports for a command killed by SIGPIPE (128 + 13), as `head` leaves its writer
+EXIT_BROKEN_PIPE = 141
 
 
 def _print(message: str) -> None:
     output.current().info(message)
 
 
-def _table_counts(warehouse: Path, schemas: tuple[str, ...]) -> list[tuple[str, str, int]]:
+# above this many people the demo takes minutes (the world is built and served over HTTP)
+DEMO_SLOW_PEOPLE = 10_000
+
+
+def _counts(warehouse: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows per mart, and raw rows per source (summed over its tables)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (select unnest(?)) and table_name not like '\\_dlt%' escape '\\' "
+            "where table_schema in (select unnest(?)) and table_name not like '\\_%' escape '\\' "
             "and table_type = 'BASE TABLE' order by 1, 2",
-            [list(schemas)],
+            [[*SOURCES, MARTS_SCHEMA]],
         ).fetchall()
-        return [(s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in tables]
+        marts: dict[str, int] = {}
+        raw: dict[str, int] = {}
+        for schema, table in tables:
+            [(count,)] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
+            if schema == MARTS_SCHEMA:
+                marts[table] = count
+            else:
+                raw[schema] = raw.get(schema, 0) + count
+    return marts, raw
 
 
 def summary(warehouse: Path) -> str:
-    counts = _table_counts(warehouse, (*SOURCES, "analytics"))
-    lines = ["", "Warehouse summary", "-----------------"]
-    lines += [f"  {schema + '.' + table:<40} {count:>10,}" for schema, table, count in counts]
-    by_name = {f"{s}.{t}": c for s, t, c in counts}
-    identities, people = by_name.get("analytics.person_identities"), by_name.get("analytics.people")
-    if identities is not None and people is not None:
-        lines.append(f"  people matched: {identities:,} source records resolved to {people:,} people")
-    marts = snapshot_path(warehouse)
+    """The demo's last screen: what was built, and the next three things to try."""
+    marts, raw = _counts(warehouse)
+    lines = ["", "Demo result", "-----------"]
+    lines += [f"  {'raw rows from ' + source:<32} {count:>10,}" for source, count in raw.items()]
+    lines += [f"  {'analytics.' + mart:<32} {count:>10,}" for mart, count in marts.items()]
+    if "person_identities" in marts and "people" in marts:
+        lines.append(f"  people matched: {marts['person_identities']:,} source records resolved to "
+                     f"{marts['people']:,} people")
     lines += [
         "",
-        f"The warehouse (the pipeline's own) is {warehouse}",
-        f"The marts for analysts and BI tools are {marts}",
-        f"Open them with:  .venv/bin/python -c \"import duckdb; duckdb.connect('{marts}', read_only=True).sql('from analytics.people limit 5').show()\"",
-        "or any DuckDB client (DBeaver, Metabase, the duckdb CLI) on that file.",
+        f"The marts are in {snapshot_path(warehouse)} (read-only; point BI tools here).",
+        "Next, try:",
+        "  make sql       a SQL shell on the marts: .tables to look around, .help for more",
+        "  make -s sql < docs/queries/repeat_volunteers.sql",
+        "                 one of the example analyst queries in docs/queries/",
+        f"  the run report, {report_path(warehouse)}: what each source loaded, charts per week",
     ]
     return "\n".join(lines)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    out = output.current()
     unknown = [name for name in args.sources if name not in SOURCES]
     if unknown:
-        _print(f"unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+        out.error(f"unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
         return 2
-    out = output.current()
     warehouse = warehouse_path()
     with writer_lock(warehouse, args.wait):
         with out.progress("syncing") as update:
@@ -75,11 +96,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
             results = sync(args.sources or None, warehouse, progress=args.progress or out.verbose, echo=echo,
                            refresh="drop_sources" if args.full_refresh else None)
+        if args.sources:
+            results = [named_but_unconfigured(r) for r in results]
         transform_code = None
         if not args.no_transform and any(r.status == "loaded" for r in results):
             _print("transform: building the marts (dbt build)")
             transform_code = transform(warehouse)
     return finish_sync(results, transform_code, warehouse)
+
+
+def named_but_unconfigured(result: SyncResult) -> SyncResult:
+    """A source the user asked for by name that cannot run is an error, not a skip (cron runs --quiet)."""
+    if result.status != "skipped":
+        return result
+    return replace(result, status="failed", message=f"named on the command line but {result.message}")
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
@@ -109,21 +139,29 @@ def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.sandbox import Sandbox
 
+    if args.people > DEMO_SLOW_PEOPLE or args.rate_limits:
+        output.current().warn(
+            f"demo: {args.people:,} people" + (" at the vendors' rate limits (Action Network: 4 requests/s)"
+                                               if args.rate_limits else "")
+            + " takes minutes; a smaller PEOPLE= shows the same in less time")
     warehouse = warehouse_path()
     with writer_lock(warehouse, args.wait):
         if not _start_demo_warehouse(warehouse, args.people, args.seed):
             return 1
         _print(f"demo: generating a sandbox world of {args.people:,} people (seed {args.seed})")
-        with Sandbox(people=args.people, seed=args.seed, throttled=not args.no_rate_limits) as sandbox:
+        with Sandbox(people=args.people, seed=args.seed, throttled=args.rate_limits) as sandbox:
             sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")
             os.environ.update(sandbox.env())
             redact_process_output()
             _print(f"demo: fake vendor APIs on {', '.join(s.url for s in sandbox.services.values())}")
-            results = sync(None, warehouse, progress=not output.current().quiet, echo=_print)
+            results = sync(None, warehouse, progress=output.current().verbose, echo=_print)
         if any(r.status == "failed" for r in results):
             return finish_sync(results, None, warehouse)
         _print("demo: building the marts (dbt build)")
-        code = finish_sync(results, transform(warehouse), warehouse)
+        # dbt's line per model and test would bury the result; errors still print (--verbose: all)
+        with mock.patch.dict(os.environ, {} if output.current().verbose else {"DBT_QUIET": "true"}):
+            built = transform(warehouse)
+        code = finish_sync(results, built, warehouse)
         if code != 0:
             return code
     _print(summary(warehouse))
@@ -196,19 +234,27 @@ def parser() -> argparse.ArgumentParser:
 
     for name, run, help_text in (("demo", cmd_demo, "sandbox → sync → marts → summary"),
                                  ("sandbox", cmd_sandbox, "serve the fake vendors until stopped")):
-        command = commands.add_parser(name, parents=[common], help=help_text)
+        command = commands.add_parser(name, parents=[common], help=help_text, description=help_text,
+                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         command.add_argument("--people", type=int, default=2000, help="size of the synthetic world")
-        command.add_argument("--seed", type=int, default=7)
-        command.add_argument("--no-rate-limits", action="store_true",
-                             help="serve the fakes without their vendors' rate limits (faster, less faithful)")
+        command.add_argument("--seed", type=int, default=7, help="the world's random seed")
         command.set_defaults(run=run)
-    for writer in (sync_cmd, transform_cmd, commands.choices["demo"]):
+    commands.choices["demo"].add_argument(
+        "--rate-limits", action="store_true",
+        help="serve the fakes at their vendors' rate limits (slower: Action Network allows 4 requests/s)")
+    commands.choices["demo"].add_argument("--no-rate-limits", dest="rate_limits", action="store_false",
+                                          help="serve the fakes unthrottled")
+    commands.choices["sandbox"].add_argument(
+        "--no-rate-limits", action="store_true",
+        help="serve the fakes without their vendors' rate limits (faster, less faithful)")
+    # every command that opens the warehouse read-write takes its writer lock
+    for writer in (sync_cmd, transform_cmd, *(commands.choices[name] for name in ("demo", "freshness", "docs"))):
         writer.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                            help="if another run holds the warehouse, wait this long for it (default: exit at once)")
+                            help="if another run holds the warehouse, wait this long for it (0: exit at once)")
     webhook = commands.add_parser("controlshift-webhook",
                                   help="receive ControlShift bulk-data webhooks into the load queue")
-    webhook.add_argument("--port", type=int, default=8088)
-    webhook.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    webhook.add_argument("--port", type=int, default=8088, help="port to listen on")
+    webhook.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     webhook.set_defaults(run=cmd_controlshift_webhook)
     nb_auth = commands.add_parser("nationbuilder-auth", parents=[common],
                                   help="authorize the app on a nation (OAuth) and store the token pair")
@@ -216,6 +262,10 @@ def parser() -> argparse.ArgumentParser:
     nb_auth.add_argument("--redirect-uri", help="the app's OAuth callback URL, if not http://127.0.0.1:PORT/callback")
     nb_auth.add_argument("--paste", action="store_true", help="paste the code instead of receiving the redirect")
     nb_auth.set_defaults(run=cmd_nationbuilder_auth)
+    for listed in commands._choices_actions:  # `<command> --help` says what it does, with every default
+        command = commands.choices[listed.dest]
+        command.description = command.description or listed.help
+        command.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     return root
 
 
@@ -243,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseBusy as busy:
         _print(str(busy))
         return EXIT_BUSY
+    except BrokenPipeError:
+        # the reader left (`status --json | head`): stop quietly, and let nothing flush into the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ make target (`make status`, `make schedule`, `make freshness`, `make export`, `m
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from pathlib import Path
 
@@ -14,8 +15,9 @@ import dlt
 import duckdb
 
 from pipelines import REPO_ROOT, output, report, runlog, sqlshell, status
-from pipelines.runner import SyncResult, dbt, snapshot_path, warehouse_path
+from pipelines.runner import SyncResult, dbt, is_configured, snapshot_path, warehouse_path
 from pipelines.sources import SOURCES
+from pipelines.warehouse import writer_lock
 
 # ----------------------------------------------------------------------------- status
 
@@ -70,8 +72,10 @@ def cron_lines(repo: Path = REPO_ROOT, warehouse: Path | None = None, python: st
     warehouse = warehouse or warehouse_path()
     python = python or str(repo / ".venv" / "bin" / "python")
     logs = repo / "logs"
-    minute = [s for s in config["minute_sources"] if s in SOURCES]
-    hourly = [s for s in SOURCES if s not in minute]
+    # a source named on the command line must be configured (or the run fails), so jobs name only those
+    configured = [s for s in SOURCES if is_configured(s)]
+    minute = [s for s in config["minute_sources"] if s in configured]
+    hourly = [s for s in configured if s not in minute]
 
     def job(when: str, name: str, command: str) -> str:
         # flock -n: a job still running when its next turn comes is skipped, not stacked; runs of
@@ -91,6 +95,9 @@ def cron_lines(repo: Path = REPO_ROOT, warehouse: Path | None = None, python: st
         "# MAILTO=data-team@example.org",
         "SHELL=/bin/bash",
     ]
+    unconfigured = [s for s in SOURCES if s not in configured]
+    if unconfigured:
+        lines.append(f"# not configured, so not scheduled: {', '.join(unconfigured)} (configure, then run make schedule again)")
     if minute:
         lines.append(f"# every minute: {', '.join(minute)} incremental files (the marts follow hourly)")
         lines.append(job(config["every_minute"], "minutely", f"sync {' '.join(minute)} --no-transform"))
@@ -112,13 +119,18 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- freshness
 
 
+# the table that says a source has loaded: dlt's load bookkeeping, or ControlShift's own
+LOAD_BOOKKEEPING = ("_dlt_loads", "_loaded_files")
+
+
 def synced_sources(warehouse: Path) -> list[str]:
-    """Sources with at least one dlt load in the warehouse."""
+    """Sources with at least one load in the warehouse."""
     if not warehouse.exists():
         return []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         schemas = {schema for (schema,) in con.execute(
-            "select table_schema from information_schema.tables where table_name = '_dlt_loads'").fetchall()}
+            "select table_schema from information_schema.tables where table_name in (select unnest(?))",
+            [list(LOAD_BOOKKEEPING)]).fetchall()}
     return [source for source in SOURCES if source in schemas]
 
 
@@ -129,20 +141,35 @@ def unreadable(command: str, path: Path, error: Exception) -> str:
 
 
 def cmd_freshness(args: argparse.Namespace) -> int:
+    """dbt source freshness, erroring past each source's `stale_after_hours` (the thresholds `status` uses)."""
     out = output.current()
     warehouse = warehouse_path()
-    try:
-        synced = synced_sources(warehouse)
-    except duckdb.Error as error:
-        out.error(unreadable("freshness", warehouse, error))
-        return 1
-    for source in SOURCES:
-        if source not in synced:
-            out.info(f"{source}: never synced, no freshness to check")
-    if not synced:
-        return 0
-    selection = " ".join(f"source:{source}" for source in synced)
-    return dbt("source", "freshness", "--select", selection, warehouse=warehouse, check=False).returncode
+    # dbt opens the warehouse read-write: a sync must not find it taken at its snapshot publish
+    with writer_lock(warehouse, args.wait):
+        try:
+            synced = synced_sources(warehouse)
+        except duckdb.Error as error:
+            out.error(unreadable("freshness", warehouse, error))
+            return 1
+        for source in SOURCES:
+            if source not in synced:
+                out.info(f"{source}: never synced, no freshness to check")
+        if not synced:
+            return 0
+        selection = " ".join(f"source:{source}" for source in synced)
+        thresholds = json.dumps({"stale_after_hours": {source: status.stale_after_hours(source) for source in synced}})
+        return dbt("source", "freshness", "--select", selection, "--vars", thresholds, warehouse=warehouse,
+                   check=False).returncode
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """dbt docs generate, under the writer lock: dbt reads the catalog from the warehouse read-write."""
+    warehouse = warehouse_path()
+    with writer_lock(warehouse, args.wait):
+        code = dbt("docs", "generate", warehouse=warehouse, check=False).returncode
+    if code == 0:
+        output.current().info("docs: dbt_project/target/index.html (make docs-serve to browse)")
+    return code
 
 
 # ----------------------------------------------------------------------------- export / BI
@@ -204,29 +231,49 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- after a sync
 
-ADVICE = {
+# failures whose advice depends only on their kind
+ADVICE_BY_KIND = {
     "PagingLoopError": "the vendor's paging went round in circles (a proxy or cache in between?): report the URL "
                        "above to the vendor; the next run starts from the same cursors",
     "TimeBudgetExceeded": "the sync ran out of time: run it again (it resumes from its cursors), or raise "
                           "[sync] time_budget_seconds",
     "VendorDecodeError": "the vendor (or a proxy) answered with something other than JSON: check its base_url, "
                          "then run it again later",
-    "VendorAuthError": "fix the credentials named above in .dlt/secrets.toml or the environment",
-    "VendorHttpError": "the vendor kept failing after retries: run it again later; it resumes from its cursors",
-    "ConnectionError": "the vendor could not be reached: check its base_url and the network",
-    "Timeout": "the vendor timed out after retries: run it again later, or raise its timeout",
 }
 
 
+# the settings that say where a source's data is: what a refused connection or a 404 points at
+LOCATING_SETTINGS = {"mobilize": ("base_url", "organization_id"), "controlshift": ("base_url", "bucket")}
+
+
+def _variables(source: str, settings: tuple[str, ...]) -> str:
+    return " and ".join(f"SOURCES__{source.upper()}__{setting.upper()}" for setting in settings)
+
+
 def advice(result: SyncResult) -> str:
+    """What to do about a skipped or failed source, by the kind of error (first match wins)."""
     if result.status == "skipped":
         return "configure it (see README: Connecting your own accounts) or leave it out"
     if result.status != "failed":
         return ""
-    for name, text in ADVICE.items():
-        if name in result.message:
+    message, source = result.message, result.source
+    if "not configured" in message:
+        return "set those variables (README: Connecting your own accounts), or leave it out"
+    for kind, text in ADVICE_BY_KIND.items():
+        if kind in message:
             return text
-    return f"run `python -m pipelines --verbose sync {result.source}` for details; the log file has the full error"
+    if "VendorAuthError" in message:
+        return "fix the credentials named above in .dlt/secrets.toml or the environment"
+    if "Timeout" in message:
+        return "the vendor timed out after retries: run it again later, or raise its timeout"
+    if "could not be reached" in message or "ConnectionError" in message:
+        return f"nothing answered: check {_variables(source, ('base_url',))} and the network"
+    if "HTTP 404" in message:
+        located = LOCATING_SETTINGS.get(source, ("base_url",))
+        return f"the vendor has no such address: check {_variables(source, located)}"
+    if "VendorHttpError" in message:
+        return "the vendor kept failing after retries: run it again later; it resumes from its cursors"
+    return f"run `python -m pipelines --verbose sync {source}` for details; the log file has the full error"
 
 
 def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse: Path) -> int:
@@ -246,7 +293,7 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
     lines = ["Sync summary"]
     for r in results:
         style = {"loaded": "green", "failed": "bold red", "skipped": "yellow"}.get(r.status, "")
-        tables = ", ".join(f"{t} {n:,}" for t, n in sorted(r.rows.items())) or r.message
+        tables = output.rows_text(r.rows) or r.message
         rejected = "; ".join(f"table {t}: {why}" for t, why in r.rejected.items())
         if r.status == "failed":
             tables = r.message + (f" ({rejected})" if rejected else "")
@@ -287,6 +334,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                         ).set_defaults(run=cmd_schedule)
     commands.add_parser("freshness", parents=[common], help="dbt source freshness on every synced raw table"
                         ).set_defaults(run=cmd_freshness)
+    commands.add_parser("docs", parents=[common], help="build the dbt docs site (dbt docs generate)"
+                        ).set_defaults(run=cmd_docs)
     commands.add_parser("export", parents=[common], help="write the marts as exports/<mart>.parquet"
                         ).set_defaults(run=cmd_export)
     commands.add_parser("report", parents=[common], help="write reports/latest.html from the warehouse"
@@ -294,5 +343,6 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sql_cmd = commands.add_parser("sql", parents=[common], help="a SQL shell on the marts snapshot (read-only)")
     sql_cmd.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
     sql_cmd.add_argument("--database", type=Path, help="DuckDB file (default: the marts snapshot)")
+    sql_cmd.add_argument("--csv", action="store_true", help="results as CSV with a header line (as .mode csv)")
     sql_cmd.set_defaults(run=sqlshell.main)
 

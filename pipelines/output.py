@@ -24,6 +24,10 @@ LOG_MAX_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 7
 
 logger = logging.getLogger("pipelines")
+# the logger feeds --log-file only; the terminal gets our own lines. Without a handler of its own,
+# logging's last-resort handler would print every error a second time on stderr.
+logger.addHandler(logging.NullHandler())
+logger.propagate = False
 _set_dbt_quiet = False  # whether DBT_QUIET is ours to unset
 
 
@@ -70,6 +74,11 @@ class Output:
         if self.level >= NORMAL:
             self.console.print(message, markup=False)
 
+    def warn(self, message: str) -> None:
+        logger.warning(message)
+        if self.level >= NORMAL:
+            self.errors.print(f"[yellow]warning:[/] {message}")
+
     def error(self, message: str) -> None:
         logger.error(message)
         self.errors.print(f"[bold red]error:[/] {message}")
@@ -95,6 +104,20 @@ class Output:
             return
         with self.console.status(message) as status:
             yield lambda text: status.update(text)
+
+
+# a one-screen summary names a source's biggest tables and counts the rest (ControlShift has 63)
+TABLES_SHOWN = 8
+
+
+def rows_text(rows: dict[str, int]) -> str:
+    """`signatures 163, members 87, … and 55 more tables (165 rows)`: rows per table, biggest first."""
+    ranked = sorted(rows.items(), key=lambda item: (-item[1], item[0]))
+    text = ", ".join(f"{table} {count:,}" for table, count in ranked[:TABLES_SHOWN])
+    rest = ranked[TABLES_SHOWN:]
+    if rest:
+        text += f", … and {len(rest)} more tables ({sum(count for _, count in rest):,} rows)"
+    return text
 
 
 _current = Output()

@@ -22,9 +22,15 @@ import duckdb
 
 from pipelines import runlog
 from pipelines.runner import snapshot_path
+from pipelines.sources import SOURCES
 from pipelines.status import WarehouseStatus, collect, when
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+# a source keeps its colour in every chart; anything else (several tools together, "other") is grey
+SOURCE_COLOURS = dict(zip(SOURCES, PALETTE))
+NEUTRAL = "#6e7781"
+# the tools-combination chart's bars; smaller groups are summed in one last "other" bar
+OVERLAP_BARS = 12
 
 
 def report_dir(warehouse: Path) -> Path:
@@ -54,7 +60,7 @@ ATTENDED_BY_WEEK = """
 
 PEOPLE_OVERLAP = """
     select array_to_string(list_sort(sources), ' + ') as tools, count(*) as n
-    from analytics.people group by all order by n desc, tools limit 12"""
+    from analytics.people group by all order by n desc, tools"""
 
 UNLINKED = """
     select source,
@@ -146,7 +152,7 @@ def line_chart(series: list[Series], title: str, width: int = 760, height: int =
     parts.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="#999"/>'
                  f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
     for index, s in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
+        color = SOURCE_COLOURS.get(s.name, NEUTRAL)
         coords = " ".join(f"{x(d):.1f},{y(n):.1f}" for d, n in sorted(s.points))
         parts.append(f'<polyline class="series" data-series="{html.escape(s.name)}" fill="none" '
                      f'stroke="{color}" stroke-width="2" points="{coords}"/>')
@@ -158,6 +164,14 @@ def line_chart(series: list[Series], title: str, width: int = 760, height: int =
                      f'<text x="{left + plot_w + 34}" y="{legend_y + 1}" fill="#333">{html.escape(s.name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def top_bars(bars: list[tuple[str, int]], shown: int = OVERLAP_BARS) -> list[tuple[str, int]]:
+    """The largest bars, and past `shown` one more summing the rest, so no group silently drops out."""
+    if len(bars) <= shown:
+        return bars
+    rest = bars[shown - 1:]
+    return [*bars[:shown - 1], (f"other ({len(rest)} combinations)", sum(n for _, n in rest))]
 
 
 def bar_chart(bars: list[tuple[str, int]], title: str, width: int = 760) -> str:
@@ -177,7 +191,7 @@ def bar_chart(bars: list[tuple[str, int]], title: str, width: int = 760) -> str:
         parts.append(f'<text x="{label_w - 8}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" fill="#333">'
                      f'{html.escape(label)}</text>'
                      f'<rect class="bar" x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" '
-                     f'fill="{PALETTE[index % len(PALETTE)]}"><title>{html.escape(label)}: {n:,}</title></rect>'
+                     f'fill="{SOURCE_COLOURS.get(label, NEUTRAL)}"><title>{html.escape(label)}: {n:,}</title></rect>'
                      f'<text x="{label_w + length + 6:.1f}" y="{y + bar_h * 0.7:.1f}" fill="#333">{n:,}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -223,7 +237,7 @@ def build(warehouse: Path, now: float | None = None) -> str:
                          for (name,) in con.execute("select table_name from information_schema.tables "
                                                     "where table_schema = 'analytics' order by 1").fetchall()]
                 rsvps, attended = _series(con, RSVPS_BY_WEEK), _series(con, ATTENDED_BY_WEEK)
-                overlap = [(tools or "(none)", n) for tools, n in con.execute(PEOPLE_OVERLAP).fetchall()]
+                overlap = top_bars([(tools or "(none)", n) for tools, n in con.execute(PEOPLE_OVERLAP).fetchall()])
                 unlinked = con.execute(UNLINKED).fetchall()
             else:
                 note = note or "the marts are not built yet (run `make transform`)"

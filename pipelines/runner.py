@@ -259,7 +259,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         record_run(warehouse, runlog.RunRecord(
             name, result.status, started, runlog.now(), result.message, result.rows, result.rejected,
             "full_refresh" if refresh else "incremental", result.warnings))
-        details = ", ".join(f"{table} {count}" for table, count in sorted(result.rows.items()))
+        details = output.rows_text(result.rows)
         # a multi-line message (ControlShift's reconciliation) keeps the table counts on its first line
         first, _, rest = result.message.partition("\n")
         echo(f"{name}: {result.status} — {first}" + (f" ({details})" if details else "") + (f"\n{rest}" if rest else ""))

@@ -11,7 +11,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipelines.runner import sync_source
@@ -48,8 +48,21 @@ def service(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 _stamps = itertools.count(1)
 
 
+# the cases that matter, tried on every run whatever hypothesis generates (the suite is derandomized:
+# tests/conftest.py); a carriage return inside a quoted field made DuckDB's sniffer reject the whole
+# file: expected to fail until the loader's fix (issue 17), and reported as soon as it passes
+# (hypothesis's example.xfail is strict)
+CARRIAGE_RETURN = "issue 17: a carriage return inside a quoted field fails the whole file"
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
+@example(plan=[None, None], free_text="carriage\rreturn").xfail(reason=CARRIAGE_RETURN)
+@example(plan=[None, "too many columns"], free_text="windows\r\nline end")
+@example(plan=[None, "id is not a number"], free_text="two\nlines")
+@example(plan=["too few columns", None], free_text='a lone " quote')
+@example(plan=[None, "invalid UTF-8"], free_text='comma, "quoted", and \u00e9')
+@example(plan=list(BREAKAGES), free_text="")
 @given(st.lists(st.one_of(st.none(), st.sampled_from(sorted(BREAKAGES))), min_size=1, max_size=12),
        st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=80))
 def test_every_line_of_an_export_is_loaded_or_rejected_with_a_reason(service, plan, free_text):
@@ -77,6 +90,9 @@ def test_every_line_of_an_export_is_loaded_or_rejected_with_a_reason(service, pl
     running.put_object(key, b"\n".join(lines) + b"\n")
 
     result = sync_source("controlshift", warehouse)
+    if result.status != "loaded":
+        # a file that failed is retried by every later sync: keep the next examples independent of it
+        running.delete_object(key)
 
     assert result.status == "loaded", result.message
     loaded = {i for (i,) in query(warehouse, f"select id from controlshift.signatures "

@@ -6,15 +6,20 @@ import json
 import os
 import re
 import shlex
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-from pipelines import operations, runlog, status
+from pipelines import REPO_ROOT, operations, runlog, status
 from pipelines.cli import main
-from pipelines.runner import DBT_PROJECT_DIR, dbt, dbt_target_dir
+from pipelines.runner import DBT_PROJECT_DIR, dbt_target_dir
+from pipelines.sources import SOURCES
+from pipelines.warehouse import publish_snapshot, writer_lock
 from tests.conftest import query
 
 QUERIES = sorted((Path(__file__).resolve().parent.parent / "docs" / "queries").glob("*.sql"))
@@ -93,8 +98,12 @@ def test_a_failing_sync_is_recorded_named_and_alerted(warehouse, sandbox, monkey
 
 
 def test_schedule_prints_cron_lines_for_this_checkout(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(operations, "SOURCES", {"mobilize": "", "action_network": "", "controlshift": ""})
+    monkeypatch.setattr(operations, "SOURCES", {"mobilize": "", "action_network": "", "controlshift": "",
+                                                "nationbuilder": ""})
+    # a job names its sources, and a named source must be configured: the unconfigured one is left out
+    monkeypatch.setattr(operations, "is_configured", lambda source: source != "nationbuilder")
     lines = operations.cron_lines(repo=tmp_path, warehouse=tmp_path / "w.duckdb", python="/opt/py")
+    assert "# not configured, so not scheduled: nationbuilder (configure, then run make schedule again)" in lines
     jobs = [line for line in lines if line and not line.startswith(("#", "SHELL"))]
     assert len(jobs) == 4
     for job in jobs:
@@ -135,7 +144,12 @@ def test_every_raw_table_has_a_freshness_timestamp():
 
 def test_freshness_and_docs_build_on_the_demo_warehouse(on_demo, capsys):
     assert main(["freshness"]) == 0
-    assert dbt("docs", "generate", warehouse=on_demo, check=False).returncode == 0
+    assert "never synced" not in capsys.readouterr().out  # ControlShift too, from its own bookkeeping
+    checked = json.loads((dbt_target_dir() / "sources.json").read_text())["results"]
+    thresholds = {result["unique_id"].split(".")[2]: result["criteria"]["error_after"]["count"] for result in checked}
+    # one source of truth: dbt errors exactly where `status` turns stale ([status] in .dlt/config.toml)
+    assert thresholds == {source: status.stale_after_hours(source) for source in SOURCES}
+    assert main(["docs"]) == 0
     catalog = json.loads((dbt_target_dir() / "catalog.json").read_text())
     assert any(key.endswith("marts.people") or key.endswith(".people") for key in catalog["nodes"])
     assert any(key.startswith("source.organizing_warehouse.mobilize.") for key in catalog["sources"])
@@ -175,6 +189,23 @@ def test_export_writes_every_mart_as_parquet(on_demo, capsys):
         [(exported,)] = query(on_demo, f"select count(*) from read_parquet('{exports / mart}.parquet')")
         [(rows,)] = query(on_demo, f"select count(*) from analytics.{mart}")
         assert exported == rows > 0
+
+
+def test_docs_and_freshness_refuse_a_warehouse_a_sync_holds_and_leave_the_sync_unharmed(warehouse, sandbox):
+    """`make docs`/`make freshness` open the warehouse read-write through dbt: during a sync they must not."""
+    assert main(["--quiet", "sync", "--no-transform", "mobilize"]) == 0
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse)}
+    with writer_lock(warehouse):  # held exactly as a running sync holds it
+        for target in ("docs", "freshness"):
+            refused = subprocess.run(["make", "-s", target], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                                     timeout=300)
+            assert refused.returncode != 0, refused.stdout + refused.stderr
+            assert "is being written by" in refused.stdout + refused.stderr
+        # the sync goes on to write and publish as if nobody had asked
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("create schema if not exists analytics")
+            con.execute("create or replace table analytics.people as select 1 as person_id")
+        assert query(publish_snapshot(warehouse), "select count(*) from analytics.people") == [(1,)]
 
 
 def test_status_still_answers_while_a_sync_holds_the_warehouse(tmp_path, monkeypatch, capsys):
@@ -228,3 +259,67 @@ def test_run_log_skips_torn_lines_and_stays_bounded(tmp_path, monkeypatch):
     records = runlog.read(warehouse)
     assert len(records) <= 11 and records[-2].rows == {"people": 9} and records[-1].message == "boom"
     assert runlog.runlog_path(warehouse).stat().st_size < 2000 + 600
+
+
+def test_every_dbt_var_is_read_somewhere():
+    """A var nothing reads is documentation that lies (as `default_phone_region` did)."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    code = "\n".join(path.read_text() for folder in ("models", "macros")
+                     for path in (DBT_PROJECT_DIR / folder).rglob("*.sql"))
+    unread = [name for name in project.get("vars", {}) if f"var('{name}'" not in code]
+    assert not unread, unread
+
+
+def test_sql_shell_piped_output_is_whole_and_csv_on_request(on_demo, capsys):
+    wide = "select range as n, " + ", ".join(f"'{c}' as col_{c}" for c in "abcdefgh") + " from range(100);"
+    assert main(["sql", "-c", wide]) == 0
+    out = capsys.readouterr().out
+    assert "│    50 │" in out and "col_h" in out  # every row and column, not a screenful
+    assert main(["sql", "--csv", "-c", "select 1 as one, 'a,b' as two;"]) == 0
+    assert capsys.readouterr().out == 'one,two\n1,"a,b"\n'
+    assert main(["sql", "-c", ".mode csv\nselect 2 as two;\n.mode nope\n"]) == 1
+    assert capsys.readouterr().out.startswith("two\n2\nusage: .mode box|csv")
+
+
+def test_sql_shell_on_a_terminal_edits_lines_and_keeps_history(on_demo, tmp_path):
+    """Driven through a pseudo-terminal as a person would: the up arrow recalls the last statement."""
+    import pty
+    import select
+    import time
+
+    env = {**os.environ, "WAREHOUSE_PATH": str(on_demo), "HOME": str(tmp_path)}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the shell, exactly as `make sql` runs it
+        os.chdir(REPO_ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "pipelines", "sql"], env)
+    seen = b""
+
+    def read_until(marker: bytes, count: int = 1) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60  # a generous bound against a hung child, never an assertion
+        while seen.count(marker) < count and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(terminal, 65536)
+                except OSError:  # the shell has exited and closed its terminal
+                    return
+
+    read_until(b"sql> ")
+    os.write(terminal, b"select 40 + 2 as answer;\r")
+    read_until(b"sql> ", 2)
+    os.write(terminal, b"\x1b[A\r")  # up arrow, enter
+    read_until(b"sql> ", 3)
+    os.write(terminal, b".quit\r")
+    read_until(b"\0")  # until the shell exits and closes its terminal, or the bound passes
+    if os.waitpid(pid, os.WNOHANG) == (0, 0):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert seen.count(b"42 ") == 2 and b"^[[A" not in seen, seen.decode(errors="replace")
+    assert "select 40 + 2 as answer;" in (tmp_path / ".organizing_warehouse_sql_history").read_text()
+
+
+def test_attendance_rate_counts_only_events_started_by_the_datas_own_clock(on_demo):
+    """The sandbox's world has a fixed clock: now() would count its future events, none attended yet."""
+    sql = (REPO_ROOT / "docs" / "queries" / "rsvp_to_attendance_by_event_type.sql").read_text()
+    rows = query(on_demo, sql.rstrip().rstrip(";"))
+    assert rows and all(with_outcome > 0 for _, _, _, with_outcome, _, _ in rows), rows

@@ -78,3 +78,23 @@ def test_report_renders_every_chart_in_headless_chromium(demo_report, tmp_path):
     for chart, size in drawn.items():
         width, height, marks = map(int, re.fullmatch(r"(\d+)x(\d+):(\d+)", size).groups())
         assert width > 100 and height > 15 and marks >= 1, f"{chart} drew {size}"
+
+
+def test_a_source_has_one_colour_in_every_chart(demo_report):
+    page = demo_report.read_text()
+    lines = re.findall(r'data-series="(\w+)" fill="none" stroke="(#\w+)"', page)
+    bars = re.findall(r'<text [^>]*>(\w+)</text><rect class="bar" [^>]*fill="(#\w+)"', page)
+    colours: dict[str, set[str]] = {}
+    for source, colour in lines + bars:
+        colours.setdefault(source, set()).add(colour)
+    assert len(colours) >= 3 and all(len(used) == 1 for used in colours.values()), colours
+    assert len({used.pop() for used in colours.values()}) == len(colours), "two sources share a colour"
+
+
+def test_the_tools_chart_sums_groups_past_its_bars_into_other():
+    groups = [(f"tools {n}", 100 - n) for n in range(15)]
+    bars = report.top_bars(groups)
+    assert len(bars) == report.OVERLAP_BARS and bars[:11] == groups[:11]
+    assert bars[-1] == ("other (4 combinations)", sum(n for _, n in groups[11:]))
+    assert sum(n for _, n in bars) == sum(n for _, n in groups)
+    assert report.top_bars(groups[:12]) == groups[:12]

@@ -62,8 +62,8 @@ best_values as (
 final as (
     select
         best_values.person_id,
-        best_values.given_name,
-        best_values.family_name,
+        {{ readable_name('best_values.given_name') }} as given_name,
+        {{ readable_name('best_values.family_name') }} as family_name,
         best_values.email,
         best_values.phone,
         best_values.postal_code,
