@@ -6,11 +6,9 @@
     case
         when {{ column }} is distinct from lower({{ column }}) and {{ column }} is distinct from upper({{ column }})
             then {{ column }}
-        else array_to_string(list_transform(generate_series(1, length({{ column }})), lambda i:
-            case
-                when i = 1 or not regexp_matches(substr({{ column }}, i - 1, 1), '\p{L}')
-                    then upper(substr({{ column }}, i, 1))
-                else lower(substr({{ column }}, i, 1))
-            end), '')
+        -- runs of letters and of other characters: each letter run gets one capital, linear in
+        -- the name's length (a per-character substr is quadratic on a hostile 100 kB "name")
+        else array_to_string(list_transform(regexp_extract_all({{ column }}, '\p{L}+|\P{L}+'), lambda part:
+            upper(left(part, 1)) || lower(substr(part, 2))), '')
     end
 {%- endmacro %}
