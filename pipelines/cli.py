@@ -19,6 +19,7 @@ from pipelines.operations import finish_sync, register
 from pipelines.redact import redact_process_output
 from pipelines.runner import SyncResult, sync, transform
 from pipelines.sources import SOURCES
+from pipelines.sql import identifier
 from pipelines.report import report_path
 from pipelines.warehouse import (MARTS_SCHEMA, WarehouseBusy, pipelines_dir, snapshot_path, warehouse_path,
                                   writer_lock)
@@ -52,7 +53,7 @@ def _counts(warehouse: Path) -> tuple[dict[str, int], dict[str, int]]:
         marts: dict[str, int] = {}
         raw: dict[str, int] = {}
         for schema, table in tables:
-            [(count,)] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
+            [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
             if schema == MARTS_SCHEMA:
                 marts[table] = count
             else:

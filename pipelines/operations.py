@@ -17,6 +17,7 @@ import duckdb
 from pipelines import REPO_ROOT, output, report, runlog, sqlshell, status
 from pipelines.runner import SyncResult, dbt, is_configured, snapshot_path, warehouse_path
 from pipelines.sources import SOURCES
+from pipelines.sql import identifier, literal
 from pipelines.warehouse import writer_lock
 
 # ----------------------------------------------------------------------------- status
@@ -194,11 +195,13 @@ def export_marts(warehouse: Path | None = None, directory: Path | None = None) -
     written: dict[str, Path] = {}
     with duckdb.connect(str(bi_database(warehouse)), read_only=True) as con:
         marts = [name for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'analytics' order by 1").fetchall()]
+            # a mart's name becomes a file name: only plain names (every dbt model's) are exported
+            "select table_name from information_schema.tables where table_schema = 'analytics' "
+            "and regexp_full_match(table_name, '[a-z0-9_]+') order by 1").fetchall()]
         for mart in marts:
             target = directory / f"{mart}.parquet"
             temporary = directory / f".{mart}.parquet.tmp"
-            con.execute(f"copy analytics.\"{mart}\" to '{temporary}' (format parquet, compression zstd)")
+            con.execute(f"copy analytics.{identifier(mart)} to {literal(temporary)} (format parquet, compression zstd)")
             temporary.replace(target)  # a reader never sees half a file
             written[mart] = target
     return written

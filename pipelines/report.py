@@ -23,6 +23,7 @@ import duckdb
 from pipelines import runlog
 from pipelines.runner import snapshot_path
 from pipelines.sources import SOURCES
+from pipelines.sql import identifier
 from pipelines.status import WarehouseStatus, collect, when
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -233,7 +234,7 @@ def build(warehouse: Path, now: float | None = None) -> str:
     if con is not None:
         with con:
             if _has_marts(con):
-                marts = [(name, con.execute(f'select count(*) from analytics."{name}"').fetchone()[0])
+                marts = [(name, con.execute(f"select count(*) from analytics.{identifier(name)}").fetchone()[0])
                          for (name,) in con.execute("select table_name from information_schema.tables "
                                                     "where table_schema = 'analytics' order by 1").fetchall()]
                 rsvps, attended = _series(con, RSVPS_BY_WEEK), _series(con, ATTENDED_BY_WEEK)

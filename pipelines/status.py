@@ -23,6 +23,7 @@ from pipelines import runlog
 from pipelines.rejected import set_aside_dir, set_aside_packages
 from pipelines.runner import is_configured, pipeline_name, pipelines_dir
 from pipelines.sources import SOURCES
+from pipelines.sql import identifier
 
 DEFAULT_STALE_AFTER_HOURS = 26.0
 
@@ -92,11 +93,11 @@ def warehouse_tables(warehouse: Path) -> tuple[dict[str, dict[str, int]], dict[s
         for schema, table in present:
             if table == "_dlt_loads":
                 [(last,)] = con.execute(
-                    f'select epoch(max(inserted_at)) from "{schema}"._dlt_loads where status = 0').fetchall()
+                    f"select epoch(max(inserted_at)) from {identifier(schema)}._dlt_loads where status = 0").fetchall()
                 if last is not None:
                     loads[schema] = float(last)
             elif not table.startswith("_dlt"):
-                [(count,)] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
+                [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
                 tables.setdefault(schema, {})[table] = count
     return tables, loads, ""
 

@@ -25,6 +25,7 @@ from typing import Iterator
 import duckdb
 
 from pipelines import REPO_ROOT
+from pipelines.sql import identifier, literal
 
 MARTS_SCHEMA = "analytics"
 OWNER_ONLY = 0o600
@@ -84,10 +85,6 @@ def writer_lock(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
-def _sql_string(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def make_private(warehouse: Path) -> None:
     """Owner-only permissions on the warehouse's files (DuckDB creates them with the umask)."""
     for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"), snapshot_path(warehouse)):
@@ -115,10 +112,10 @@ def publish_snapshot(warehouse: Path) -> Path:
             tables = [name for (name,) in con.execute(
                 "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
                 "order by 1", [MARTS_SCHEMA]).fetchall()]
-            con.execute(f"attach '{_sql_string(staging)}' as snapshot")
+            con.execute(f"attach {literal(str(staging))} as snapshot")
             con.execute(f"create schema snapshot.{MARTS_SCHEMA}")
             for table in tables:
-                con.execute(f'create table snapshot.{MARTS_SCHEMA}."{table}" as from {MARTS_SCHEMA}."{table}"')
+                con.execute(f"create table snapshot.{MARTS_SCHEMA}.{identifier(table)} as from {MARTS_SCHEMA}.{identifier(table)}")
             con.execute("detach snapshot")
         staging.chmod(OWNER_ONLY)
         os.replace(staging, target)

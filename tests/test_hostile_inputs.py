@@ -423,3 +423,26 @@ def test_a_load_error_quoting_a_record_names_no_person(configured, warehouse, mo
     recorded = runlog.latest(runlog.read(warehouse), "mobilize")
     for text in (result.message, *result.rejected.values(), result.detail, recorded.message, *recorded.rejected.values()):
         assert "Ada" not in text and "ada@example.org" not in text
+
+
+def test_table_names_with_quotes_are_names_not_statements(warehouse, tmp_path, no_source_config):
+    """A raw or mart table named to break out of its quotes: `status`, `report` and `export` only
+    ever count or copy it, and a name that is not a plain file name is not exported."""
+    import duckdb
+
+    from pipelines.sql import identifier
+    from pipelines.warehouse import publish_snapshot
+
+    injected = tmp_path / "injected.csv"
+    name = f"x\"; copy (select 42) to '{injected}'; --"
+    with duckdb.connect(str(warehouse)) as con:
+        for schema in ("controlshift", "analytics"):
+            con.execute(f"create schema {schema}")
+            con.execute(f"create table {schema}.{identifier(name)} as select 1 as id")
+        con.execute("create table analytics.people as select 1 as person_id")
+    publish_snapshot(warehouse)
+    main(["--quiet", "status", "--json"])
+    main(["--quiet", "report"])
+    assert main(["--quiet", "export"]) == 0
+    assert not injected.exists(), "a table name ran as SQL"
+    assert sorted(path.name for path in (warehouse.parent / "exports").iterdir()) == ["people.parquet"]

@@ -60,6 +60,7 @@ import duckdb
 from dlt.common.configuration import with_config
 
 from pipelines.sources.http import HttpPolicy, VendorClient
+from pipelines.sql import identifier, literal
 
 SCHEMA = "controlshift"
 API_KEY_VARIABLE = "SOURCES__CONTROLSHIFT__API_KEY"
@@ -190,13 +191,6 @@ def parse_schema(payload: dict) -> dict[str, dict[str, str]]:
                                  for name, spec in pairs}
     return tables
 
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --- S3 and downloads ---------------------------------------------------------------------------
@@ -390,7 +384,7 @@ class TableWriter:
     def __init__(self, con: duckdb.DuckDBPyConnection, table: str, schema_types: dict[str, str] | None,
                  sniff_sample: int, undetectable: frozenset[Path] = frozenset()) -> None:
         self.con, self.table, self.schema_types, self.sniff_sample = con, table, schema_types, sniff_sample
-        self.target = f"{SCHEMA}.{_quote(table)}"
+        self.target = f"{SCHEMA}.{identifier(table)}"
         # files whose type detection already failed on a row past the sample: read as text instead
         self.undetectable = undetectable
 
@@ -416,17 +410,17 @@ class TableWriter:
             types = {column: known[column] for column in header if column in known}
             options += [f"sample_size = {self.sniff_sample}"]
             if types:
-                options.append("types = {" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in types.items()) + "}")
+                options.append("types = {" + ", ".join(f"{literal(c)}: {literal(t)}" for c, t in types.items()) + "}")
         else:
             columns = {column: known.get(column, "VARCHAR") for column in header}
             options += ["auto_detect = false",
-                        "columns = {" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in columns.items()) + "}"]
-        return f"read_csv({_literal(str(path))}, {', '.join(options)})"
+                        "columns = {" + ", ".join(f"{literal(c)}: {literal(t)}" for c, t in columns.items()) + "}"]
+        return f"read_csv({literal(str(path))}, {', '.join(options)})"
 
     def _types_detectable(self, path: Path, options: list[str]) -> bool:
         try:
             # on a cursor of its own: a failed statement would abort the load's open transaction
-            self.con.cursor().execute(f"select * from sniff_csv({_literal(str(path))}, sample_size = {self.sniff_sample}, "
+            self.con.cursor().execute(f"select * from sniff_csv({literal(str(path))}, sample_size = {self.sniff_sample}, "
                              f"{', '.join(o for o in options if o.split(' ')[0] in ('header', 'delim', 'quote', 'escape'))})")
         except duckdb.Error:
             return False
@@ -455,14 +449,14 @@ class TableWriter:
                 self.con.execute(f"delete from {self.target}")
             return 0, 0
         known = {**old, **(self.schema_types or {})}
-        staging = f"{SCHEMA}.{_quote('__new_' + self.table)}"
-        vanished = [f"cast(null as {old[c]}) as {_quote(c)}" for c in old if c not in header]
+        staging = f"{SCHEMA}.{identifier('__new_' + self.table)}"
+        vanished = [f"cast(null as {old[c]}) as {identifier(c)}" for c in old if c not in header]
         select = ", ".join(["*", *vanished])
         self.con.execute(f"drop table if exists {staging}")
         self.con.execute(f"create table {staging} as select {select} from {self._read_csv(path, header, known)}")
         rows = self.con.execute(f"select count(*) from {staging}").fetchone()[0]
         self.con.execute(f"drop table if exists {self.target}")
-        self.con.execute(f"alter table {staging} rename to {_quote(self.table)}")
+        self.con.execute(f"alter table {staging} rename to {identifier(self.table)}")
         return rows, self._record_rejects(export.file_id)
 
     def merge(self, export: ExportFile, path: Path, header: list[str], only_missing: bool = False) -> tuple[int, int]:
@@ -489,7 +483,7 @@ class TableWriter:
                 "where database_name = 'temp' and table_name = 'controlshift_increment' order by column_index").fetchall())
             for column, data_type in new_types.items():
                 if column not in old:
-                    self.con.execute(f"alter table {self.target} add column {_quote(column)} {data_type}")
+                    self.con.execute(f"alter table {self.target} add column {identifier(column)} {data_type}")
             if "id" in new_types and "id" in old:
                 if only_missing:
                     self.con.execute(f"delete from controlshift_increment where id in (select id from {self.target})")
@@ -857,7 +851,7 @@ def reconciliation_lines(con: duckdb.DuckDBPyConnection, counts: dict[str, Any])
         expected = counts.get(f"{table}_count")
         if expected is None:
             continue
-        actual = con.execute(f"select count(*) from {SCHEMA}.{_quote(table)}").fetchone()[0] if table in present else 0
+        actual = con.execute(f"select count(*) from {SCHEMA}.{identifier(table)}").fetchone()[0] if table in present else 0
         difference = actual - int(expected)
         verdict = "matches" if difference == 0 else f"differs by {difference:+d}"
         lines.append(f"reconciliation: {table} warehouse {actual} vs ControlShift {expected} ({verdict})")
