@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import os
 from pathlib import Path
 
 import pytest
@@ -404,3 +405,24 @@ def test_without_schema_types_a_malformed_tail_still_loads_the_good_rows(cs, war
     loaded = query(warehouse, "select cast(id as bigint) from controlshift.signatures")
     assert {row_id for (row_id,) in loaded} == {row["id"] for row in rows}
     assert query(warehouse, f"select count(*) from controlshift._rejected_rows where file = '{key}'") == [(1,)]
+
+
+def test_downloads_a_killed_sync_left_behind_are_removed(cs, warehouse: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A SIGKILLed sync cannot clean its download folder (exported people's data); the next sync does,
+    and leaves alone the folder of a sync still running for another warehouse."""
+    import subprocess
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    monkeypatch.setenv("SOURCES__CONTROLSHIFT__TEMP_DIR", str(downloads))
+    ended = subprocess.Popen(["true"])  # noqa: S607 - a process that has ended and been reaped
+    ended.wait()
+    killed = downloads / f"controlshift-{ended.pid}-abc"
+    running = downloads / f"controlshift-{os.getppid()}-def"
+    for folder in (killed, running):
+        folder.mkdir()
+        (folder / "signatures.csv").write_text("id,email\n1,ada@example.org\n")
+    sync(warehouse)
+    assert not killed.exists(), "a killed sync's downloads are deleted"
+    assert running.exists(), "a running sync's downloads are its own"
+    assert [p.name for p in downloads.iterdir()] == [running.name], "this sync cleaned up after itself"

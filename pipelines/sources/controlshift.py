@@ -282,6 +282,31 @@ def download(export: ExportFile, destination: Path, s3, allowed_origins: tuple[s
     return _download_s3(export, destination, s3)
 
 
+DOWNLOADS_PREFIX = "controlshift-"
+
+
+def remove_abandoned_downloads(temp_dir: Path) -> None:
+    """Deletes download folders of syncs that were killed (SIGKILL skips their cleanup).
+
+    They hold exported people's data. A folder is named after its process, so one whose process
+    is gone is abandoned, while another warehouse's sync sharing the temp folder is left alone.
+    """
+    for folder in temp_dir.glob(f"{DOWNLOADS_PREFIX}*-*"):
+        owner = folder.name.removeprefix(DOWNLOADS_PREFIX).split("-", 1)[0]
+        if folder.is_dir() and owner.isdigit() and not _process_exists(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _download_s3(export: ExportFile, destination: Path, s3) -> Optional[str]:  # noqa: ANN001
     import smart_open
 
@@ -625,7 +650,8 @@ class BulkDataSource:
             con.execute("set enable_progress_bar = false")
             con.execute(BOOKKEEPING)
             plans = self.plan(con, warehouse, summary)
-            with tempfile.TemporaryDirectory(prefix="controlshift-", dir=self.temp_dir) as folder, \
+            remove_abandoned_downloads(Path(self.temp_dir or tempfile.gettempdir()))
+            with tempfile.TemporaryDirectory(prefix=f"{DOWNLOADS_PREFIX}{os.getpid()}-", dir=self.temp_dir) as folder, \
                     ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-download") as pool:
                 # downloads run ahead by one table while DuckDB loads the current one
                 fetches = [None] * len(plans)
