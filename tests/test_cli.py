@@ -65,7 +65,7 @@ def test_a_source_named_but_not_configured_fails_loudly_under_quiet(warehouse, n
     assert main(["--quiet", "sync", "--no-transform", "nationbuilder"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.count("SOURCES__NATIONBUILDER__ACCESS_TOKEN") == 1, captured.err
+    assert captured.err.count("SOURCES__NATIONBUILDER__CLIENT_ID") == 1, captured.err
 
 
 @pytest.mark.parametrize("base_url, settings", [

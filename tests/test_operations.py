@@ -323,3 +323,13 @@ def test_attendance_rate_counts_only_events_started_by_the_datas_own_clock(on_de
     sql = (REPO_ROOT / "docs" / "queries" / "rsvp_to_attendance_by_event_type.sql").read_text()
     rows = query(on_demo, sql.rstrip().rstrip(";"))
     assert rows and all(with_outcome > 0 for _, _, _, with_outcome, _, _ in rows), rows
+
+
+def test_no_name_in_the_people_mart_is_all_lower_case(on_demo):
+    """macros/readable_name.sql on a whole world: names typed all lower case read as names."""
+    [(lower_case, named)] = query(on_demo, """
+        select count(*) filter (where regexp_matches(given_name, '\\p{L}') and given_name = lower(given_name)
+                                   or regexp_matches(family_name, '\\p{L}') and family_name = lower(family_name)),
+               count(given_name)
+        from analytics.people""")
+    assert named > 0 and lower_case == 0
