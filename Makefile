@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PEOPLE ?= 2000
 # parallel test workers (pytest-xdist); each test file runs whole on one worker
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 SOURCES := mobilize action_network nationbuilder controlshift
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
