@@ -316,8 +316,9 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
             if r.detail:
                 out.detail(f"{r.source}: the full error\n{r.detail}")
             out.error(f"{r.source}: {r.message} — {advice(r)}")
-    if transform_code not in (None, 0):
-        failures = runlog.latest(runlog.read(warehouse), "transform")
+    failures = runlog.latest(runlog.read(warehouse), "transform") if transform_code not in (None, 0) else None
+    # a refused build or an unpublished snapshot has already said what to do; only dbt's own failures point at its log
+    if transform_code not in (None, 0) and (failures is None or failures.message.startswith("dbt build failed")):
         named = ", ".join(list(failures.rejected)[:5]) if failures else ""
         out.error("marts: dbt build failed" + (f" on {named}" if named else "")
                   + " — see dbt_project/logs/dbt.log, fix, then `make transform`")

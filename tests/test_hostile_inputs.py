@@ -326,6 +326,9 @@ def test_transform_refuses_to_rebuild_the_marts_after_a_sharp_drop_without_a_ful
     assert status.collect(warehouse).transform_state == "failed"
     main(["status"])
     assert "mobilize.people: fell from" in capsys.readouterr().out
+    assert main(["--quiet", "sync", "mobilize"]) == 1  # a sync's own transform is refused the same way
+    said = capsys.readouterr().err
+    assert said.count("marts not rebuilt") == 1 and "dbt.log" not in said, "what to do, once; dbt did not run"
 
     [refreshed] = sync(["mobilize"], warehouse, echo=lambda _: None, refresh="drop_sources")
     assert refreshed.status == "loaded" and runner.transform(warehouse) == 0, "a completed full refresh is believed"
