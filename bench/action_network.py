@@ -26,8 +26,8 @@ import duckdb
 
 from pipelines import REPO_ROOT
 from pipelines.runner import sync_source
-from pipelines.sandbox import action_network
-from pipelines.sandbox.world import DAY, World, build_world
+from sandbox import action_network
+from sandbox.world import DAY, World, build_world
 
 PEOPLE = int(os.environ.get("BENCH_ACTION_NETWORK_PEOPLE", "1000"))
 EVENTS, UPCOMING = 2000, 50

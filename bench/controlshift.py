@@ -112,7 +112,7 @@ def main() -> int:
     import boto3
     from boto3.s3.transfer import TransferConfig
 
-    from pipelines.sandbox.controlshift import _quiet_moto_server
+    from sandbox.controlshift import _quiet_moto_server
 
     with tempfile.TemporaryDirectory(prefix="bench-controlshift-") as folder:
         csv_path = Path(folder) / "signatures.csv"

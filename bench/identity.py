@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipelines.evaluation import score_identities
 from pipelines.runner import sync, transform
-from pipelines.sandbox import Sandbox
+from sandbox import Sandbox
 
 PEOPLE = int(os.environ.get("BENCH_IDENTITY_PEOPLE", "2000"))
 

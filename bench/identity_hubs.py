@@ -3,7 +3,7 @@
 Issue 18: such a table (emails repeating every 700,000 rows, few names, few thousand postcodes,
 placeholder emails and phones, an office postcode) made `int_person_records__resolved` run out
 of memory (18.8 GiB) enumerating every pair of records in its huge components. The table is
-written straight into a warehouse (`pipelines.sandbox.hub_keys`, BENCH_HUBS_ROWS rows), then
+written straight into a warehouse (`sandbox.hub_keys`, BENCH_HUBS_ROWS rows), then
 `dbt build` runs every model and test with DuckDB's memory limit (WAREHOUSE_MEMORY_LIMIT) at 8GB. Printed: build time, records per second, the hub keys found, the largest
 person, and dbt's peak resident memory as a ratio to the limit.
 """
@@ -20,7 +20,7 @@ import duckdb
 
 from bench.marts_scale import ChildPeakMemory
 from pipelines.runner import transform
-from pipelines.sandbox.hub_keys import HubWorld, write_signatures
+from sandbox.hub_keys import HubWorld, write_signatures
 
 ROWS = int(os.environ.get("BENCH_HUBS_ROWS", "2000000"))
 LIMIT_GB = 8

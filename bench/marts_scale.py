@@ -24,14 +24,14 @@ import duckdb
 
 from pipelines.evaluation import score_identities
 from pipelines.runner import sync, transform
-from pipelines.sandbox.world import VENDORS
+from sandbox.world import VENDORS
 
 PEOPLE = int(os.environ.get("BENCH_SCALE_PEOPLE", "1000000"))
 REPO = Path(__file__).resolve().parent.parent
 SERVE = """
 import json, sys
 from pathlib import Path
-from pipelines.sandbox import Sandbox
+from sandbox import Sandbox
 with Sandbox(people=int(sys.argv[1]), seed=7, throttled=False) as sandbox:
     sandbox.world.write_truth(Path(sys.argv[2]))
     print(json.dumps(sandbox.env()), flush=True)

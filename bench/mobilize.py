@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from pipelines.runner import sync
-from pipelines.sandbox import mobilize
-from pipelines.sandbox.world import build_world
+from sandbox import mobilize
+from sandbox.world import build_world
 
 PEOPLE = int(os.environ.get("BENCH_MOBILIZE_PEOPLE", "800"))
 PER_PAGE = os.environ.get("BENCH_MOBILIZE_PER_PAGE", "1")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from pipelines.runner import sync
-from pipelines.sandbox import nationbuilder as nb
+from sandbox import nationbuilder as nb
 
 PEOPLE = int(os.environ.get("BENCH_NATIONBUILDER_PEOPLE", "20000"))
 CHANGES = int(os.environ.get("BENCH_NATIONBUILDER_CHANGES", "200"))

@@ -137,8 +137,20 @@ def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
     return True
 
 
+def _sandbox_class() -> type:
+    """The fake vendors live beside the package in a checkout (`sandbox/`), not in what pip installs."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))
+    try:
+        from sandbox import Sandbox
+    except ModuleNotFoundError as error:
+        raise SystemExit(f"the sandbox runs from a git checkout with the sandbox extra (pip install -e '.[sandbox]'): "
+                         f"{error}") from None
+    return Sandbox
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.sandbox import Sandbox
+    Sandbox = _sandbox_class()
 
     if args.people > DEMO_SLOW_PEOPLE or args.rate_limits:
         output.current().warn(
@@ -170,7 +182,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from pipelines.sandbox import Sandbox
+    Sandbox = _sandbox_class()
 
     with Sandbox(people=args.people, seed=args.seed, throttled=not args.no_rate_limits) as sandbox:
         sandbox.world.write_truth(SANDBOX_DATA / "truth.csv")

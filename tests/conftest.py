@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from hypothesis import settings
 
-from pipelines.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,8 +5,8 @@ import re
 import pytest
 import requests
 
-from pipelines.sandbox import action_network
-from pipelines.sandbox.world import build_world
+from sandbox import action_network
+from sandbox.world import build_world
 
 KEY = "test-key"
 UUID = re.compile(r"^action_network:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -128,7 +128,7 @@ def test_a_fifth_request_in_any_one_second_is_answered_429():
 
 def test_the_limit_counts_arrivals_in_a_sliding_second_not_a_refilling_bucket(monkeypatch):
     """Four starts then a fifth 250 ms later: a token bucket lets it through, a vendor counting arrivals does not."""
-    from pipelines.sandbox import fakehttp
+    from sandbox import fakehttp
 
     clock = [100.0]
     monkeypatch.setattr(fakehttp.time, "monotonic", lambda: clock[0])

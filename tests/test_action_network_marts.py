@@ -5,8 +5,8 @@ only under the campaign, a limiter counting arrivals per second), then `dbt buil
 import pytest
 
 from pipelines.cli import main
-from pipelines.sandbox import action_network
-from pipelines.sandbox.world import build_world
+from sandbox import action_network
+from sandbox.world import build_world
 from tests.conftest import query
 
 KEY = "an-marts-key"

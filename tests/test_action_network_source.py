@@ -6,9 +6,9 @@ import pytest
 from werkzeug.wrappers import Request
 
 from pipelines.runner import sync
-from pipelines.sandbox import action_network
-from pipelines.sandbox.fakehttp import FakeService, json_response
-from pipelines.sandbox.world import build_world
+from sandbox import action_network
+from sandbox.fakehttp import FakeService, json_response
+from sandbox.world import build_world
 from pipelines.sources.action_network import action_network_id, odata_after
 from pipelines.sources.http import HAL_RECORDS, HalNextLinkPaginator, HttpPolicy, VendorClient
 from tests.conftest import query, table_rows

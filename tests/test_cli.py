@@ -9,8 +9,8 @@ import pytest
 
 from pipelines import REPO_ROOT
 from pipelines.cli import main, parser
-from pipelines.sandbox import mobilize
-from pipelines.sandbox.world import build_world
+from sandbox import mobilize
+from sandbox.world import build_world
 from tests.conftest import query
 
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipelines.runner import sync_source
-from pipelines.sandbox import controlshift
-from pipelines.sandbox.world import build_world
+from sandbox import controlshift
+from sandbox.world import build_world
 from tests.conftest import query
 
 KEY = "test-controlshift-key"

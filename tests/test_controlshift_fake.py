@@ -10,8 +10,8 @@ import boto3
 import pytest
 import requests
 
-from pipelines.sandbox import controlshift
-from pipelines.sandbox.world import build_world
+from sandbox import controlshift
+from sandbox.world import build_world
 
 KEY = "test-controlshift-key"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.runner import sync_source
-from pipelines.sandbox import controlshift
-from pipelines.sandbox.world import build_world
+from sandbox import controlshift
+from sandbox.world import build_world
 from pipelines.sources.controlshift import BulkDataSource, TableWriter, duckdb_type
 from tests.conftest import query, table_rows
 

@@ -12,8 +12,8 @@ import requests
 
 from pipelines import controlshift_webhook as webhook
 from pipelines.runner import sync_source
-from pipelines.sandbox import controlshift
-from pipelines.sandbox.world import build_world
+from sandbox import controlshift
+from sandbox.world import build_world
 from tests.conftest import query
 
 SECRET = "whsec-test"

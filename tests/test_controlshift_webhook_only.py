@@ -15,8 +15,8 @@ import pytest
 
 from pipelines import controlshift_webhook as webhook
 from pipelines.cli import main
-from pipelines.sandbox import controlshift
-from pipelines.sandbox.world import build_world
+from sandbox import controlshift
+from sandbox.world import build_world
 from tests.conftest import compare_schemas, query, table_rows
 
 SECRET = "whsec-webhook-only"

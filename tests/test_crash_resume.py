@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from pipelines import REPO_ROOT
-from pipelines.sandbox import Sandbox
-from pipelines.sandbox.world import VENDORS
+from sandbox import Sandbox
+from sandbox.world import VENDORS
 from tests.conftest import compare_schemas
 
 TOTAL_KILLS = 20

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.runner import sync
-from pipelines.sandbox import Sandbox
-from pipelines.sandbox.world import VENDORS
+from sandbox import Sandbox
+from sandbox.world import VENDORS
 from tests.conftest import compare_schemas
 
 # retry budgets and timeouts are configuration: short ones keep the test quick

@@ -15,8 +15,8 @@ from werkzeug.wrappers import Request
 from pipelines import runlog
 from pipelines.cli import main
 from pipelines.runner import sync
-from pipelines.sandbox import Sandbox
-from pipelines.sandbox.fakehttp import FakeService, json_response
+from sandbox import Sandbox
+from sandbox.fakehttp import FakeService, json_response
 from pipelines.sources.http import HttpPolicy, PagingLoopError, VendorClient, VendorHttpError
 
 # a listing that loops is stopped long before this; the old code was not, and would run forever
@@ -198,7 +198,7 @@ def test_dbt_dies_with_a_transform_killed_by_sigkill(tmp_path, warehouse):
 
 
 def test_records_without_a_usable_id_are_rejected_and_the_rest_load(configured, warehouse, monkeypatch, tmp_path):
-    from pipelines.sandbox import mobilize as fake
+    from sandbox import mobilize as fake
     from tests.conftest import query
 
     events = sorted(configured.world.vendors["mobilize"].events)

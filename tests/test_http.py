@@ -4,7 +4,7 @@ import pytest
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from werkzeug.wrappers import Request
 
-from pipelines.sandbox.fakehttp import FakeService, json_response
+from sandbox.fakehttp import FakeService, json_response
 from pipelines.sources import http
 from pipelines.sources.http import HttpPolicy, RateLimiter, VendorAuthError, VendorClient, VendorHttpError
 

@@ -5,14 +5,14 @@ and postcode), half of them typed with `none@none.com` and a placeholder phone: 
 than the default cap of 1,000. Linking on those values would merge everyone sharing a given
 name; `python -m pipelines transform` must instead report both values as hub keys and resolve
 exactly the 1,000 people. The rows are written as the ControlShift source loads them
-(`pipelines.sandbox.hub_keys`); the bench `identity_hubs` builds the same shape at 2,000,000.
+(`sandbox.hub_keys`); the bench `identity_hubs` builds the same shape at 2,000,000.
 """
 
 import pytest
 
 from pipelines import runlog
 from pipelines.cli import main
-from pipelines.sandbox.hub_keys import HubWorld, write_signatures
+from sandbox.hub_keys import HubWorld, write_signatures
 from tests.conftest import query
 
 WORLD = HubWorld(rows=3000, people=1000, given_names=20, family_names=50, postcodes=3000,

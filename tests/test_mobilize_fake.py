@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from pipelines.sandbox import mobilize
-from pipelines.sandbox.world import build_world
+from sandbox import mobilize
+from sandbox.world import build_world
 
 KEY = "test-key"
 

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from pipelines import REPO_ROOT
-from pipelines.sandbox import Sandbox
-from pipelines.sandbox.mobilize import PRIVATE_ADDRESS
+from sandbox import Sandbox
+from sandbox.mobilize import PRIVATE_ADDRESS
 from tests.conftest import query
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from pipelines.runner import sync
-from pipelines.sandbox.mobilize import person_key
+from sandbox.mobilize import person_key
 from pipelines.sources.mobilize import organization_ids
 from tests.conftest import query, table_rows
 

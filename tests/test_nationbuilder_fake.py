@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from pipelines.sandbox import nationbuilder as nb
-from pipelines.sandbox.world import build_world
+from sandbox import nationbuilder as nb
+from sandbox.world import build_world
 
 TOKEN = "test-token"
 

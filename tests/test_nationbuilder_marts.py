@@ -4,7 +4,7 @@ import pytest
 
 from pipelines.evaluation import score_identities
 from pipelines.runner import sync, transform
-from pipelines.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.conftest import query
 
 

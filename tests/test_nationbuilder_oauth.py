@@ -19,7 +19,7 @@ import requests
 
 from pipelines import REPO_ROOT
 from pipelines.runner import sync
-from pipelines.sandbox import nationbuilder as nb
+from sandbox import nationbuilder as nb
 from pipelines.sources.http import HttpPolicy
 from pipelines.sources.nationbuilder import rotating_tokens, token_store_path
 from tests.conftest import query

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines import REPO_ROOT
-from pipelines.sandbox.noise import format_phone, noisy_email
+from sandbox.noise import format_phone, noisy_email
 
 MACROS = REPO_ROOT / "dbt_project" / "macros" / "normalize.sql"
 EXAMPLES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from pipelines import REPO_ROOT
-from pipelines.sandbox import Sandbox
+from sandbox import Sandbox
 from pipelines.sources import SOURCES
 from tests.conftest import query
 

@@ -11,7 +11,7 @@ import pytest
 
 from pipelines import REPO_ROOT
 from pipelines.redact import MASK, redact, secret_values
-from pipelines.sandbox import Sandbox
+from sandbox import Sandbox
 from pipelines.sources import SOURCES
 
 # fast failure: few attempts, short backoff

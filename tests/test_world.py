@@ -2,8 +2,8 @@
 
 import re
 
-from pipelines.sandbox.mobilize import person_key
-from pipelines.sandbox.world import build_world, generate_persons
+from sandbox.mobilize import person_key
+from sandbox.world import build_world, generate_persons
 
 
 def test_same_seed_same_world():

@@ -1,7 +1,7 @@
 """MobilizeAmerica: organizations, events (+ timeslots), deleted events, people, attendances.
 
 Specification: `../shared/seeds/000_a724c45019be6897.txt`, amended by what the live API does
-today (`../shared/reference/vendor-behaviour.md`; the fake in `pipelines/sandbox/mobilize.py`
+today (`../shared/reference/vendor-behaviour.md`; the fake in `sandbox/mobilize.py`
 cites the evidence). Every collection follows the `next` links as given (they carry a
 `cursor`); the changing ones take `updated_since` (unix seconds) and are loaded incrementally
 from the highest `modified_date` seen, merged on a key that survives the API's omissions: an

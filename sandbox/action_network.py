@@ -45,10 +45,10 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from pipelines.sandbox import noise
-from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
-from pipelines.sandbox.mobilize import CITIES, VENUES
-from pipelines.sandbox.world import DAY, World, pick_changes
+from sandbox import noise
+from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox.mobilize import CITIES, VENUES
+from sandbox.world import DAY, World, pick_changes
 
 SOURCE = "action_network"
 API_PREFIX = "/api/v2"

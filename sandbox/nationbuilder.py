@@ -63,10 +63,10 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from pipelines.sandbox import noise
-from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
-from pipelines.sandbox.mobilize import CITIES
-from pipelines.sandbox.world import DAY, World, _ascii, generate_persons
+from sandbox import noise
+from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox.mobilize import CITIES
+from sandbox.world import DAY, World, _ascii, generate_persons
 
 SOURCE = "nationbuilder"
 API_PREFIX = "/api/v1"

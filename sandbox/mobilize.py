@@ -55,9 +55,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
-from pipelines.sandbox import noise
-from pipelines.sandbox.fakehttp import FakeService, ListingCache, json_response
-from pipelines.sandbox.world import DAY, World, pick_changes
+from sandbox import noise
+from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox.world import DAY, World, pick_changes
 
 API_PREFIX = "/api/v1"
 PRIMARY_ORG_ID = 1

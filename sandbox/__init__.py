@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from contextlib import ExitStack
 
-from pipelines.sandbox.fakehttp import FakeService
-from pipelines.sandbox.world import VENDORS, World, build_world, vendor_module
+from sandbox.fakehttp import FakeService
+from sandbox.world import VENDORS, World, build_world, vendor_module
 
 
 class Sandbox:

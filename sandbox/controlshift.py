@@ -67,9 +67,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
-from pipelines.sandbox import noise
-from pipelines.sandbox.fakehttp import FakeService, json_response
-from pipelines.sandbox.world import DAY, World
+from sandbox import noise
+from sandbox.fakehttp import FakeService, json_response
+from sandbox.world import DAY, World
 
 SCHEMA_FILE = Path(__file__).with_name("controlshift_bulk_tables.sql")
 ORGANISATION_SLUG = "keystone-action"

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.sandbox import noise
+from sandbox import noise
 
 # Each vendor module of the sandbox provides generate(world) -> its data, advance(world,
 # fraction), serve(world, api_key, *, rate_limit=…) -> FakeService (rate_limit=None: no limit)
@@ -123,7 +123,7 @@ def generate_persons(count: int, seed: int) -> list[Person]:
 
 
 def vendor_module(vendor: str):  # noqa: ANN201 - a module
-    return importlib.import_module(f"pipelines.sandbox.{vendor}")
+    return importlib.import_module(f"sandbox.{vendor}")
 
 
 def build_world(people: int = 500, seed: int = 7) -> World:
