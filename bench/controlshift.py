@@ -89,7 +89,7 @@ print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows,
 OURS = PEAK + """
 import json, sys, time
 from pathlib import Path
-from pipelines.sources.controlshift import BulkDataSource
+from pipelines.sources.controlshift.loader import BulkDataSource
 source = BulkDataSource(bucket=sys.argv[1], organization_slug=sys.argv[2], s3_endpoint_url=sys.argv[3])
 started = time.perf_counter()
 summary = source.load_into(Path(sys.argv[4]))

@@ -202,7 +202,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def cmd_controlshift_webhook(args: argparse.Namespace) -> int:
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-    from pipelines.controlshift_webhook import configured_app, make_receiver_server
+    from pipelines.sources.controlshift.webhook import configured_app, make_receiver_server
 
     try:
         app = configured_app(warehouse_path())

@@ -11,7 +11,8 @@ import pytest
 from pipelines.runner import sync_source
 from sandbox import controlshift
 from sandbox.world import build_world
-from pipelines.sources.controlshift import BulkDataSource, TableWriter, duckdb_type
+from pipelines.sources.controlshift.loader import BulkDataSource
+from pipelines.sources.controlshift.tables import TableWriter, duckdb_type
 from tests.conftest import query, table_rows
 
 KEY = "test-controlshift-key"

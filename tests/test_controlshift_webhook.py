@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipelines import controlshift_webhook as webhook
+from pipelines.sources.controlshift import queue as notifications
+from pipelines.sources.controlshift import webhook
 from pipelines.runner import sync_source
 from sandbox import controlshift
 from sandbox.world import build_world
@@ -51,8 +52,8 @@ def test_good_signature_is_queued_durably(receiver) -> None:  # noqa: ANN001
     assert response.status_code == 200
     entries = list(queue.glob("*.json"))
     assert len(entries) == 1 and json.loads(entries[0].read_text()) == PAYLOAD
-    rules = webhook.QueueRules("org", "default-bucket", ("https://example.invalid",), ("b",))
-    queued, set_aside = webhook.read_queue(queue, rules)
+    rules = notifications.QueueRules("org", "default-bucket", ("https://example.invalid",), ("b",))
+    queued, set_aside = notifications.read_queue(queue, rules)
     assert not set_aside
     assert [(q.table, q.incremental, q.key, q.bucket, q.stamp) for q in queued] == [
         ("signatures", True, "org/incremental/signatures/20260101/signatures_20260101000000.csv", "b", "20260101000000")]
@@ -109,7 +110,7 @@ def test_a_chunked_notification_is_read_up_to_the_cap(receiver) -> None:  # noqa
 def test_recorded_files_are_forgotten_after_the_retention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen = webhook.SeenFiles(tmp_path)
     seen.add(("full", "t", "old"))
-    later = time.time() + (webhook.SEEN_FILES_KEPT_DAYS + 1) * 86400
+    later = time.time() + (notifications.SEEN_FILES_KEPT_DAYS + 1) * 86400
     monkeypatch.setattr(webhook.time, "time", lambda: later)
     seen.add(("full", "t", "new"))
     assert ("full", "t", "new") in seen and ("full", "t", "old") not in seen
@@ -141,7 +142,7 @@ def _queue_new_incremental(cs, tmp_path: Path, with_s3: bool = True) -> str:  # 
     payload = cs.webhook_payload(key)
     if not with_s3:
         del payload["data"]["s3"]
-    webhook.enqueue(tmp_path / "queue", payload)
+    notifications.enqueue(tmp_path / "queue", payload)
     return key
 
 
@@ -209,7 +210,7 @@ def test_hostile_notifications_are_set_aside_and_the_sync_goes_on(cs, warehouse:
             cs.data.slug, "other-org")}),  # another organisation's key
     ]
     for payload in hostile:
-        webhook.enqueue(queue, payload)
+        notifications.enqueue(queue, payload)
     (queue / "99999999999999999999-junk.json").write_text("{not json")
     good = _queue_new_incremental(cs, tmp_path)
     result = sync_source("controlshift", warehouse)
@@ -222,7 +223,7 @@ def test_hostile_notifications_are_set_aside_and_the_sync_goes_on(cs, warehouse:
 
 
 def test_a_redirect_off_the_export_hosts_is_refused(cs, warehouse: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from pipelines.sources import controlshift as source
+    from pipelines.sources.controlshift import exports as source
 
     assert sync_source("controlshift", warehouse).status == "loaded"
     with pytest.raises(source.ControlShiftError, match="not an allowed export host"):
@@ -273,13 +274,13 @@ def test_queue_entries_never_loaded_expire_into_dead_letter(tmp_path: Path) -> N
     import time as clock
 
     queue = tmp_path / "queue"
-    entry = webhook.enqueue(queue, PAYLOAD)
-    old = clock.time() - (webhook.SEEN_FILES_KEPT_DAYS + 1) * 86400
+    entry = notifications.enqueue(queue, PAYLOAD)
+    old = clock.time() - (notifications.SEEN_FILES_KEPT_DAYS + 1) * 86400
     os.utime(entry, (old, old))
-    rules = webhook.QueueRules("org", "b", ("https://example.invalid",), ("b",))
-    queued, set_aside = webhook.read_queue(queue, rules)
+    rules = notifications.QueueRules("org", "b", ("https://example.invalid",), ("b",))
+    queued, set_aside = notifications.read_queue(queue, rules)
     assert not queued and "never loaded" in set_aside[0]
-    dead = queue / webhook.DEAD_LETTER / entry.name
+    dead = queue / notifications.DEAD_LETTER / entry.name
     os.utime(dead, (old, old))
-    webhook.read_queue(queue, rules)
+    notifications.read_queue(queue, rules)
     assert not dead.exists(), "set-aside entries are deleted after the retention too"

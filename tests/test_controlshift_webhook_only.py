@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import controlshift_webhook as webhook
+from pipelines.sources.controlshift import webhook
 from pipelines.cli import main
 from sandbox import controlshift
 from sandbox.world import build_world

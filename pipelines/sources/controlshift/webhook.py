@@ -1,4 +1,4 @@
-"""ControlShift webhook intake: a durable queue of bulk-data export notifications.
+"""ControlShift webhook intake: the receiver that fills the export notification queue.
 
 ControlShift POSTs `data.full_table_exported` and `data.incremental_table_exported` when an
 export is ready, with a signed HTTPS URL (valid 6 hours), the table, and, with Direct AWS
@@ -7,9 +7,9 @@ Access, its S3 bucket and key. This receiver
 - verifies `x-controlshift-webhook-signature` (`sha256:` + HMAC-SHA256 of the raw body with the
   endpoint's secret, compared in constant time) and answers 401, recording nothing, when it is
   missing or wrong;
-- writes each export notification to the queue folder (a temporary file, fsync, atomic rename,
-  fsync of the folder) and only then answers 200, so an acknowledged notification survives a
-  crash; other webhook types are acknowledged and ignored;
+- writes each export notification to the queue folder (`queue.enqueue`: durable before it
+  answers) and only then answers 200, so an acknowledged notification survives a crash; other
+  webhook types are acknowledged and ignored;
 - answers 503 when it cannot record (ControlShift retries with backoff);
 - reads a body up to `MAX_BODY_BYTES`, with or without `Content-Length` (a chunked body is read
   up to the cap, not refused), and refuses a larger one (413);
@@ -22,16 +22,11 @@ Access, its S3 bucket and key. This receiver
   file is loaded once however often it is queued, so a replay older than that reloads nothing
   either.
 
-The receiver is a long-running service; syncs run from cron and load what it queued. The sync
-trusts no entry: one naming a table that is not a ControlShift table name, a key outside the
-organisation's export layout, a link off the allowed export hosts or a bucket that is not an
-exports bucket, one it cannot read, or one waiting for more than 30 days, moves to `dead-letter/`
-in the queue folder with its reason (kept 30 days), and the sync goes on.
-`python -m pipelines sync controlshift` then loads queued files (see
-`pipelines/sources/controlshift.py`) and removes an entry only once its file's load committed.
+The receiver is a long-running service; syncs run from cron and load what it queued
+(`python -m pipelines sync controlshift`, see `loader.py`).
 
-Configuration: `SOURCES__CONTROLSHIFT__WEBHOOK_SECRET` (required), `…__QUEUE_DIR` (default: a
-folder beside the warehouse, `.<warehouse name>.controlshift-queue`).
+Configuration: `SOURCES__CONTROLSHIFT__WEBHOOK_SECRET` (required) and the queue folder (see
+`queue.py`).
 """
 
 from __future__ import annotations
@@ -39,30 +34,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import sqlite3
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
-from urllib.parse import unquote, urlsplit
 
+import dlt
+from dlt.common.configuration import with_config
 from werkzeug.wrappers import Request, Response
 
+from pipelines.sources.controlshift.exports import SCHEMA
+from pipelines.sources.controlshift.queue import (EXPORT_TYPES, SEEN_FILES_KEPT_DAYS, default_queue_dir, enqueue,
+                                                  notification_file)
+
 SIGNATURE_HEADER = "x-controlshift-webhook-signature"
-EXPORT_TYPES = ("data.full_table_exported", "data.incremental_table_exported")
 # export notifications are under 2 KB; anything this large is not ControlShift's
 MAX_BODY_BYTES = 1024 * 1024
-# far beyond ControlShift's retries (9, with exponential backoff) and the links' 6-hour life
-SEEN_FILES_KEPT_DAYS = 30
-DEAD_LETTER = "dead-letter"
 # seconds a connection may sit idle (ControlShift sends a small body at once)
 CONNECTION_TIMEOUT = 30.0
-
-
-def default_queue_dir(warehouse: Path) -> Path:
-    return warehouse.parent / f".{warehouse.stem}.controlshift-queue"
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -72,117 +61,6 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, header: Optional[str]) -> bool:
     return bool(header) and hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
-
-
-def enqueue(queue_dir: Path, payload: dict) -> Path:
-    """Writes one notification durably; returns its queue entry."""
-    queue_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{time.time_ns():020d}-{uuid.uuid4().hex}.json"
-    temporary = queue_dir / f".{name}.tmp"
-    with temporary.open("wb") as handle:
-        handle.write(json.dumps(payload).encode())
-        handle.flush()
-        os.fsync(handle.fileno())
-    entry = queue_dir / name
-    os.replace(temporary, entry)
-    folder = os.open(queue_dir, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-    return entry
-
-
-def notification_file(payload: dict) -> tuple[str, str, str]:
-    """(kind, table, key) of the file an export notification names: its `s3` key, else the key in its
-    signed link's path (virtual-hosted or path-style S3 URL). Raises on a payload that names none."""
-    from pipelines.sources.controlshift import KEY_IN_PATH
-
-    data = payload["data"]
-    s3 = data.get("s3") or {}
-    path = unquote(urlsplit(data["url"]).path) if data.get("url") else ""
-    found = KEY_IN_PATH.search(path)
-    key = (s3.get("key") or (found["key"] if found else path)).lstrip("/")
-    if not key:
-        raise KeyError("neither data.s3.key nor data.url")
-    kind = "incremental" if payload["type"] == "data.incremental_table_exported" else "full"
-    return kind, str(data["table"]), key
-
-
-@dataclass
-class QueueRules:
-    """What a queued notification may name (every webhook value is untrusted, signed or not)."""
-
-    slug: str
-    default_bucket: str
-    allowed_origins: tuple[str, ...]  # scheme://host[:port] a signed link may point at
-    allowed_buckets: tuple[str, ...]  # buckets an `s3` object may name
-
-    def problem(self, export: "ExportFile") -> Optional[str]:  # noqa: F821
-        from pipelines.sources.controlshift import KEY_PATTERN, is_table_name
-
-        if not is_table_name(export.table):
-            return f"table {export.table!r} is not a ControlShift table name"
-        match = KEY_PATTERN.match(export.key)
-        if not match or match["table"] != export.table or match["org"] != self.slug:
-            return f"{export.key!r} is not a bulk-data export of {export.table} for {self.slug}"
-        if export.url and origin(export.url) not in self.allowed_origins:
-            return f"its link points at {origin(export.url)}, not an allowed export host ({', '.join(self.allowed_origins)})"
-        if export.bucket not in self.allowed_buckets:
-            return f"it names bucket {export.bucket!r}, not an exports bucket"
-        return None
-
-
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def read_queue(queue_dir: Path, rules: QueueRules) -> tuple[list["ExportFile"], list[str]]:  # noqa: F821
-    """The queued export files, oldest notification first, and what was set aside: an entry that
-    cannot be read, names something it may not, or has waited past `SEEN_FILES_KEPT_DAYS` moves to
-    `dead-letter/` beside its reason, instead of failing every sync."""
-    from pipelines.sources.controlshift import STAMP_PATTERN, ExportFile
-
-    exports, set_aside = [], []
-    if not queue_dir.is_dir():
-        return exports, set_aside
-    expire_dead_letters(queue_dir)
-    for entry in sorted(queue_dir.glob("*.json")):
-        try:
-            payload = json.loads(entry.read_text())
-            kind, table, key = notification_file(payload)
-            stamp = STAMP_PATTERN.search(key)
-            export = ExportFile(
-                stamp=stamp.group(1) if stamp else "", incremental=kind == "incremental", table=table, key=key,
-                bucket=str((payload["data"].get("s3") or {}).get("bucket") or rules.default_bucket),
-                url=payload["data"].get("url"), queue_entry=entry)
-            reason = rules.problem(export)
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            reason = f"not a readable export notification ({type(error).__name__}: {error})"
-        if reason is None and time.time() - entry.stat().st_mtime > SEEN_FILES_KEPT_DAYS * 86400:
-            reason = f"queued more than {SEEN_FILES_KEPT_DAYS} days ago and never loaded"
-        if reason is None:
-            exports.append(export)
-        else:
-            set_aside.append(f"{entry.name}: {reason}")
-            dead_letter(entry, reason)
-    return exports, set_aside
-
-
-def dead_letter(entry: Path, reason: str) -> None:
-    folder = entry.parent / DEAD_LETTER
-    folder.mkdir(exist_ok=True)
-    (folder / f"{entry.name}.reason").write_text(reason + "\n")
-    os.replace(entry, folder / entry.name)
-
-
-def expire_dead_letters(queue_dir: Path) -> None:
-    """Set-aside entries are kept `SEEN_FILES_KEPT_DAYS` for a look, then deleted."""
-    cutoff = time.time() - SEEN_FILES_KEPT_DAYS * 86400
-    for path in (queue_dir / DEAD_LETTER).glob("*"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
 
 
 class SeenFiles:
@@ -269,10 +147,8 @@ class WebhookApp:
 
 def configured_app(warehouse: Path) -> WebhookApp:
     """The receiver as configured: the secret and queue folder resolved the dlt way."""
-    import dlt
-    from dlt.common.configuration import with_config
 
-    @with_config(sections=("sources", "controlshift"))
+    @with_config(sections=("sources", SCHEMA))
     def settings(webhook_secret: str = dlt.secrets.value, queue_dir: Optional[str] = None) -> tuple[str, Optional[str]]:
         return webhook_secret, queue_dir
 
