@@ -163,3 +163,18 @@ def test_clients_of_one_api_share_their_pacing_across_loaded_steps(clock):
     second.wait()
     assert clock.sleeps == [pytest.approx(0.2625)]
     assert http.shared_limiter("http://127.0.0.1:2/api", policy) is not first
+
+
+def test_every_attempt_retries_included_goes_through_the_paced_adapter(monkeypatch):
+    """What the layer relies on from dlt beyond its public names: `Client(...).session` retries in the
+    session, above the transport adapters, so the adapter mounted on it paces, times and budgets
+    every attempt. A dlt upgrade that retries inside its own adapter instead fails here."""
+    with _echo_service() as service:
+        service.faults.error_burst = 2
+        client = _client(service, requests_per_second=1000)
+        limiter = http.shared_limiter(service.url, client.policy)
+        answered: list[int] = []
+        monkeypatch.setattr(limiter, "answered", answered.append)
+        pages = list(client.paginate("items"))
+    assert [row["id"] for page in pages for row in page] == [1, 2, 3]
+    assert answered == [503, 503, 200, 200, 200]

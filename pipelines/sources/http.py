@@ -17,6 +17,12 @@ defences against a vendor (or a proxy) that misbehaves without failing:
   error and the URL.
 
 URLs in messages have their credentials masked (`pipelines.redact.mask_urls`).
+
+Only dlt's public API is used: `Client(...).session` is dlt's retrying session, its transports
+are replaced with requests' own `Session.mount`, `VendorClient` extends `RESTClient`'s public
+`request` and `paginate`, and the paginators set `_next_reference`, which dlt documents as what a
+`BaseReferencePaginator` subclass sets. `tests/test_http.py` pins the one thing relied on beyond
+the names: dlt retries in the session, above the transport, so every attempt goes through ours.
 """
 
 from __future__ import annotations
@@ -28,11 +34,10 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 from urllib.parse import urljoin, urlsplit
 
-from requests import HTTPError, PreparedRequest, Request, RequestException, Response
+from requests import HTTPError, PreparedRequest, Request, RequestException, Response, Session
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.exceptions import ChunkedEncodingError, ReadTimeout
@@ -139,20 +144,26 @@ class RateLimiter:
 
 
 class _PacedAdapter(HTTPAdapter):
-    """Takes a rate-limit slot before every attempt, retries included, reports each answer to the
-    limiter, and bounds each attempt's total time.
+    """Refuses every attempt past the sync's time budget, takes a rate-limit slot before every
+    attempt, retries included, reports each answer to the limiter, and bounds each attempt's
+    total time.
 
     requests' `timeout` applies to each socket read, so a body sent a few bytes at a time never
     times out. Bodies are read here instead, a socket read at a time, against `total_timeout`;
     running past it raises `ReadTimeout`, which dlt's client retries like any other timeout.
     """
 
-    def __init__(self, limiter: RateLimiter | None, total_timeout: float, **kwargs: Any) -> None:
+    def __init__(self, vendor: str, limiter: RateLimiter | None, total_timeout: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.vendor = vendor
         self.limiter = limiter
         self.total_timeout = total_timeout
 
     def send(self, request, stream=False, **kwargs):  # noqa: ANN001, ANN201 - requests' signature
+        if _deadline is not None and time.monotonic() > _deadline:
+            raise TimeBudgetExceeded(
+                f"the sync ran past its time budget ([sync] time_budget_seconds) before requesting "
+                f"{mask_urls(request.url or '')} from {self.vendor}; stopped (the next run resumes from its cursors)")
         if self.limiter is not None:
             self.limiter.wait()
         deadline = time.monotonic() + self.total_timeout
@@ -195,23 +206,26 @@ def shared_limiter(base_url: str, policy: HttpPolicy) -> RateLimiter | None:
         return _LIMITERS.setdefault(key, RateLimiter(policy.requests_per_second, policy.rate_margin))
 
 
-class _PacedClient(Client):
-    """dlt's retrying client, with every thread's session mounted on one paced adapter."""
+def paced_session(vendor: str, base_url: str, policy: HttpPolicy) -> Session:
+    """dlt's retrying session with HTTP(S) sent through one paced adapter: dlt retries in the
+    session's `send`, above the transport, so every attempt, retries included, is paced, timed and
+    checked against the time budget."""
+    session = Client(
+        request_timeout=policy.timeout,
+        max_connections=policy.max_connections,
+        raise_for_status=False,
+        request_max_attempts=policy.max_attempts,
+        request_backoff_factor=policy.backoff_factor,
+        request_max_retry_delay=policy.max_retry_delay,
+    ).session
+    adapter = _PacedAdapter(vendor, shared_limiter(base_url, policy), policy.timeout,
+                            pool_maxsize=policy.max_connections)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
-    def __init__(self, policy: HttpPolicy, limiter: RateLimiter | None) -> None:
-        super().__init__(
-            request_timeout=policy.timeout,
-            max_connections=policy.max_connections,
-            raise_for_status=False,
-            request_max_attempts=policy.max_attempts,
-            request_backoff_factor=policy.backoff_factor,
-            request_max_retry_delay=policy.max_retry_delay,
-        )
-        # dlt mounts `_adapter` on each per-thread session it makes; replacing it paces them all
-        self._adapter = _PacedAdapter(limiter, policy.timeout, pool_maxsize=policy.max_connections)
 
-
-def _where(response: Response | Request | None) -> str:
+def _where(response: Response | Request | PreparedRequest | None) -> str:
     """The URL without its query string: query strings can carry tokens."""
     parts = urlsplit(getattr(response, "url", None) or "")
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
@@ -407,6 +421,8 @@ class RenewingBearerAuth(AuthBase):
         resent = response.connection.send(retry, **send_kwargs)
         resent.history.append(response)
         return resent
+
+
 class PagingGuard:
     """Stops one listing that loops or overruns, whatever paginator walks it.
 
@@ -489,32 +505,34 @@ class VendorClient(RESTClient):
             paginator=paginator,
             # parsed once: dlt would parse a string selector again for every page
             data_selector=compile_path(data_selector) if data_selector else None,
-            session=_PacedClient(policy, shared_limiter(base_url, policy)).session,
+            session=paced_session(vendor, base_url, policy),
         )
         self._hooks = {"response": [_error_hook(vendor, credential_variable), _tolerant_json]}
 
     def paginate(self, path: str = "", **kwargs: Any) -> Iterator[PageData[Any]]:
         kwargs.setdefault("hooks", self._hooks)
         guard = PagingGuard(self.vendor)
-        for page in super().paginate(path, **kwargs):
-            guard.check(page)
-            yield page
+        with self._unreachable_explained(path):
+            for page in super().paginate(path, **kwargs):
+                guard.check(page)
+                yield page
 
-    def get(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Response:
+    def request(self, path: str = "", method: str = "GET", **kwargs: Any) -> Response:
         kwargs.setdefault("hooks", self._hooks)
-        return super().get(path, params=params, **kwargs)
+        with self._unreachable_explained(path):
+            return super().request(path, method, **kwargs)
 
-    def _send_request(self, request: Request, **kwargs: Any) -> Response:
-        if _deadline is not None and time.monotonic() > _deadline:
-            raise TimeBudgetExceeded(
-                f"the sync ran past its time budget ([sync] time_budget_seconds) before requesting "
-                f"{mask_urls(request.url or '')} from {self.vendor}; stopped (the next run resumes from its cursors)")
+    @contextmanager
+    def _unreachable_explained(self, path: str) -> Iterator[None]:
+        """A request that still fails once dlt's retries are spent, as a `VendorHttpError` naming the
+        vendor and the URL without its query string: requests' own messages quote the full URL,
+        query string (and token) included."""
         try:
-            return super()._send_request(request, **kwargs)
+            yield
         except (VendorHttpError, VendorAuthError):
             raise
         except RequestException as error:
-            # requests' own messages quote the full URL, query string (and token) included
+            where = _where(error.request or Request(url=urljoin(self.base_url + "/", path)))
             raise VendorHttpError(
-                f"{self.vendor} could not be reached at {_where(request)} after "
+                f"{self.vendor} could not be reached at {where} after "
                 f"{self.policy.max_attempts} attempts: {type(error).__name__}") from None
