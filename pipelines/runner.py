@@ -16,9 +16,9 @@ from pathlib import Path
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
-from dlt.pipeline.helpers import pipeline_drop
 
 from pipelines import REPO_ROOT, output, runlog
+from pipelines.dlt_state import forget_resource_states, source_state
 from pipelines.redact import mask_values, redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import SOURCES, UNFINISHED, source_factory
@@ -150,7 +150,7 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
         # parquet files load into DuckDB far faster than the default INSERT statements
         pipeline.run(source, loader_file_format="parquet")
         rows, rejected = _loaded_rows(pipeline), {**set_aside, **checks.load(pipeline)}
-        while pipeline.state.get("sources", {}).get(source.name, {}).get(UNFINISHED):
+        while source_state(pipeline.state, source.name).get(UNFINISHED):
             # a source committing its progress in steps: each step is loaded before the next
             step = source_factory(name)()
             checks = RecordChecks(step, pipeline)
@@ -191,7 +191,7 @@ def start_full_refresh(source: dlt.sources.DltSource, pipeline: dlt.Pipeline) ->
     # so that there are cursors to reset
     pipeline.sync_destination()
     if pipeline.default_schema_name:
-        pipeline_drop(pipeline, drop_all=True, state_only=True)()
+        forget_resource_states(pipeline)
     for resource in source.selected_resources.values():
         resource.apply_hints(write_disposition="replace")
 

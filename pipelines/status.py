@@ -20,6 +20,7 @@ import dlt
 import duckdb
 
 from pipelines import runlog
+from pipelines.dlt_state import incremental_cursors
 from pipelines.rejected import set_aside_dir, set_aside_packages
 from pipelines.runner import is_configured, pipeline_name, pipelines_dir
 from pipelines.sources import SOURCES
@@ -111,12 +112,7 @@ def cursors(source: str, warehouse: Path) -> dict[str, Any]:
         state = dlt.attach(pipeline_name(source), pipelines_dir=str(directory)).state
     except Exception:  # noqa: BLE001 - a damaged working dir must not break status
         return {}
-    found: dict[str, Any] = {}
-    for source_state in state.get("sources", {}).values():
-        for resource, resource_state in source_state.get("resources", {}).items():
-            for cursor_path, incremental in (resource_state.get("incremental") or {}).items():
-                found[f"{resource}.{cursor_path}"] = incremental.get("last_value")
-    return dict(sorted(found.items()))
+    return incremental_cursors(state)
 
 
 def collect(warehouse: Path, now: float | None = None) -> WarehouseStatus:

@@ -38,12 +38,15 @@ from typing import Iterator, Sequence
 
 import dlt
 
+from pipelines.dlt_state import cursor_value, set_cursor_value
 from pipelines.sources import UNFINISHED
 from pipelines.sources.columns import column_hints
 from pipelines.sources.http import HAL_RECORDS, HalNextLinkPaginator, HttpPolicy, VendorClient
 
 API_KEY_VARIABLE = "SOURCES__ACTION_NETWORK__API_KEY"
 ID_PREFIX = "action_network:"
+# the cursor: kept where dlt.sources.incremental keeps one on this column, so `status` reports it
+CURSOR = "modified_date"
 # the filter is strict ("gt") and datetimes have whole seconds: ask again for the cursor's last
 # second, so a record changed within it is not missed (merge dedups)
 CURSOR_OVERLAP = timedelta(seconds=1)
@@ -148,17 +151,16 @@ def _read(table: str, path: str, since: str | None = None, **columns: str) -> di
 class Planner:
     """What one sync reads, decided from the source's state and from what the listings return.
 
-    State (dlt's resource state, committed with each loaded step): `incremental.modified_date`
-    (the cursor, laid out as dlt keeps one so `status` reports it), known `events` (id ->
-    [campaign id or "", start]), `campaigns` and `tags`, `last_sweep`, and the `plan` in progress.
+    State (dlt's resource state, committed with each loaded step): the cursor (`CURSOR`, read and
+    moved through `pipelines.dlt_state`), known `events` (id -> [campaign id or "", start]),
+    `campaigns` and `tags`, `last_sweep`, and the `plan` in progress.
     """
 
     def __init__(self, state: dict, open_event_days: int, sweep_days: int) -> None:
         self.state = state
         self.open_event_days = open_event_days
         self.sweep_days = sweep_days
-        self.cursor: str | None = state.setdefault("incremental", {}).setdefault("modified_date", {}).get(
-            "last_value")
+        self.cursor: str | None = cursor_value(state, CURSOR)
         self.known_events: dict[str, list] = state.setdefault("events", {})
         self.known_campaigns: list[str] = state.setdefault("campaigns", [])
         self.known_tags: list[str] = state.setdefault("tags", [])
@@ -239,7 +241,7 @@ class Planner:
         """Every read done: the next run asks for what changed since this plan's first answer."""
         plan = self.state.pop("plan")
         if plan["started_at"] is not None:
-            self.state["incremental"]["modified_date"]["last_value"] = plan["started_at"]
+            set_cursor_value(self.state, CURSOR, plan["started_at"])
             if plan.get("sweep") or self.state.get("last_sweep") is None:
                 self.state["last_sweep"] = plan["started_at"]
 
