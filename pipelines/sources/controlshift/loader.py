@@ -30,12 +30,13 @@ from typing import Any, Optional
 
 import duckdb
 
-from pipelines.sources.controlshift import queue
 from pipelines.sources.controlshift.exports import (DEFAULT_ALLOWED_ORIGINS, DEFAULT_BUCKET, DOWNLOADS_PREFIX,
                                                     EXPORT_BUCKETS, REPAIR_ADVICE, SCHEMA, ControlShiftError,
                                                     ExportFile, LinkExpired, download, ends_with_newline,
                                                     is_table_name, list_keys, list_prefixes,
                                                     remove_abandoned_downloads, s3_client)
+from pipelines.sources.controlshift.queue import (DEAD_LETTER, QueueRules, default_queue_dir, read_queue,
+                                                  remove_from_queue)
 from pipelines.sources.controlshift.tables import (BOOKKEEPING, MAX_REJECT_TEXT, TableWriter, parse_schema,
                                                    read_header)
 from pipelines.sources.http import HttpPolicy, VendorClient
@@ -200,11 +201,11 @@ class BulkDataSource:
 
     def queued_files(self, warehouse: Path, summary: LoadSummary) -> list[ExportFile]:
         """Files announced by the webhook receiver (`python -m pipelines controlshift-webhook`)."""
-        folder = self.queue_dir or queue.default_queue_dir(warehouse)
-        rules = queue.QueueRules(self.slug, self.bucket or DEFAULT_BUCKET, self.allowed_origins,
-                                 tuple({*EXPORT_BUCKETS, *([self.bucket] if self.bucket else [])}))
-        exports, set_aside = queue.read_queue(folder, rules)
-        summary.warnings += [f"queue entry set aside in {folder / queue.DEAD_LETTER}: {line}" for line in set_aside]
+        folder = self.queue_dir or default_queue_dir(warehouse)
+        rules = QueueRules(self.slug, self.bucket or DEFAULT_BUCKET, self.allowed_origins,
+                           tuple({*EXPORT_BUCKETS, *([self.bucket] if self.bucket else [])}))
+        exports, set_aside = read_queue(folder, rules)
+        summary.warnings += [f"queue entry set aside in {folder / DEAD_LETTER}: {line}" for line in set_aside]
         return exports
 
     # --- the warehouse side -------------------------------------------------------------------
@@ -249,13 +250,13 @@ class BulkDataSource:
         by_table: dict[str, dict[str, ExportFile]] = {}
         for export in [*self.listed_files(con, summary), *self.queued_files(warehouse, summary)]:
             if export.file_id in loaded:
-                queue.forget(export)
+                remove_from_queue(export)
                 continue
             current = by_table.setdefault(export.table, {}).get(export.file_id)
             if current is None or (export.url and not current.url):  # a queued entry carries the signed URL
                 by_table[export.table][export.file_id] = export
             elif export.queue_entry is not None:
-                queue.forget(export)  # the same file queued twice: one entry is enough
+                remove_from_queue(export)  # the same file queued twice: one entry is enough
         return [self.plan_table(con, table, sorted(files.values())) for table, files in sorted(by_table.items())]
 
     def plan_table(self, con: duckdb.DuckDBPyConnection, table: str, files: list[ExportFile]) -> TablePlan:
@@ -347,7 +348,7 @@ class BulkDataSource:
         summary.skipped_files += len(outcomes)
         for export in plan.listed:
             if export.key in outcomes or export in plan.files:
-                queue.forget(export)
+                remove_from_queue(export)
         return result
 
     def _apply_files(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, paths: dict[str, Path],

@@ -138,7 +138,7 @@ def expire_dead_letters(queue_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def forget(export: ExportFile) -> None:
+def remove_from_queue(export: ExportFile) -> None:
     """Removes the queue entry an export came from (none for a listed export): its file is done."""
     if export.queue_entry is not None:
         export.queue_entry.unlink(missing_ok=True)
