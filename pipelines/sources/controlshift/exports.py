@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import shutil
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -71,6 +72,10 @@ def origin(url: str) -> str:
 
 class ControlShiftError(RuntimeError):
     """A bulk-data file could not be loaded; the message says which and what to do."""
+
+
+class ListingRefused(Exception):
+    """The bucket refused to list the organisation's exports: it has no Direct AWS Access."""
 
 
 class LinkExpired(ControlShiftError):
@@ -139,6 +144,40 @@ def list_keys(s3, bucket: str, prefix: str) -> list[str]:  # noqa: ANN001
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys += [item["Key"] for item in page.get("Contents", [])]
     return keys
+
+
+def list_table_prefixes(s3, bucket: str, slug: str, pool: Executor) -> list[str]:  # noqa: ANN001
+    """`<org>/<kind>/<table>/` of every table, full and incremental (one delimiter listing each, in
+    `pool`). Raises `ListingRefused` when the bucket will not list."""
+    from botocore.exceptions import ClientError
+
+    roots = [f"{slug}/{kind}/" for kind in ("full", "incremental")]
+    try:
+        return [prefix for found in pool.map(lambda root: list_prefixes(s3, bucket, root), roots) for prefix in found]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("AccessDenied", "403", "AllAccessDisabled"):
+            raise
+        raise ListingRefused(str(error)) from error
+
+
+def list_table_exports(s3, bucket: str, table_prefix: str,  # noqa: ANN001
+                       last_dates: dict[tuple[str, str], str]) -> list[ExportFile]:
+    """The export files of one table and kind in date prefixes at or after the newest one loaded
+    (`last_dates`: (kind, table) -> `YYYYMMDD`); S3 `StartAfter`, never the whole history."""
+    kind, table = table_prefix.rstrip("/").split("/")[-2:]
+    if not is_table_name(table):
+        log.warning("controlshift: ignoring %s (not a ControlShift table name)", table_prefix)
+        return []
+    last = last_dates.get((kind, table))
+    found = []
+    for date_prefix in list_prefixes(s3, bucket, table_prefix, f"{table_prefix}{last}" if last else ""):
+        for key in list_keys(s3, bucket, date_prefix):
+            export = ExportFile.from_key(bucket, key)
+            if export is None:
+                log.warning("controlshift: ignoring %s (not a bulk-data export name)", key)
+            elif export.table == table:
+                found.append(export)
+    return found
 
 
 def ends_with_newline(path: Path) -> bool:

@@ -32,8 +32,8 @@ import duckdb
 
 from pipelines.sources.controlshift.exports import (DEFAULT_ALLOWED_ORIGINS, DEFAULT_BUCKET, DOWNLOADS_PREFIX,
                                                     EXPORT_BUCKETS, REPAIR_ADVICE, SCHEMA, ControlShiftError,
-                                                    ExportFile, LinkExpired, download, ends_with_newline,
-                                                    is_table_name, list_keys, list_prefixes,
+                                                    ExportFile, LinkExpired, ListingRefused, download,
+                                                    ends_with_newline, list_table_exports, list_table_prefixes,
                                                     remove_abandoned_downloads, s3_client)
 from pipelines.sources.controlshift.queue import (DEAD_LETTER, QueueRules, default_queue_dir, read_queue,
                                                   remove_from_queue)
@@ -160,18 +160,12 @@ class BulkDataSource:
         none without bucket access."""
         if not self.bucket:
             return []
-        from botocore.exceptions import ClientError
-
         last_dates = {(kind, table): date for kind, table, date in con.execute(
             f"select kind, table_name, max(export_date) from {SCHEMA}._loaded_files group by all").fetchall()}
-        roots = [f"{self.slug}/{kind}/" for kind in ("full", "incremental")]
         with ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-list") as pool:
             try:
-                table_prefixes = [prefix for found in pool.map(lambda root: list_prefixes(self.s3, self.bucket, root), roots)
-                                  for prefix in found]
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") not in ("AccessDenied", "403", "AllAccessDisabled"):
-                    raise
+                table_prefixes = list_table_prefixes(self.s3, self.bucket, self.slug, pool)
+            except ListingRefused:
                 self.bucket_access = False
                 summary.notes.append(f"listing s3://{self.bucket}/{self.slug}/ was refused (no Direct AWS Access): "
                                      "loading what the webhook queued, through its signed links")
@@ -180,24 +174,9 @@ class BulkDataSource:
                 summary.warnings.append(
                     f"no exports under s3://{self.bucket}/{self.slug}/: check SOURCES__CONTROLSHIFT__ORGANIZATION_SLUG "
                     "(your organisation's slug, the first part of every export key) and the bucket")
-            listed = pool.map(lambda prefix: self._list_table(prefix, last_dates), table_prefixes)
+            listed = pool.map(lambda prefix: list_table_exports(self.s3, self.bucket, prefix, last_dates),
+                              table_prefixes)
             return [export for exports in listed for export in exports]
-
-    def _list_table(self, table_prefix: str, last_dates: dict[tuple[str, str], str]) -> list[ExportFile]:
-        kind, table = table_prefix.rstrip("/").split("/")[-2:]
-        if not is_table_name(table):
-            log.warning("controlshift: ignoring %s (not a ControlShift table name)", table_prefix)
-            return []
-        last = last_dates.get((kind, table))
-        found = []
-        for date_prefix in list_prefixes(self.s3, self.bucket, table_prefix, f"{table_prefix}{last}" if last else ""):
-            for key in list_keys(self.s3, self.bucket, date_prefix):
-                export = ExportFile.from_key(self.bucket, key)
-                if export is None:
-                    log.warning("controlshift: ignoring %s (not a bulk-data export name)", key)
-                elif export.table == table:
-                    found.append(export)
-        return found
 
     def queued_files(self, warehouse: Path, summary: LoadSummary) -> list[ExportFile]:
         """Files announced by the webhook receiver (`python -m pipelines controlshift-webhook`)."""
