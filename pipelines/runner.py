@@ -23,11 +23,7 @@ from pipelines.redact import mask_values, redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import SOURCES, UNFINISHED, source_factory
 from pipelines.sources.http import time_budget
-from pipelines.warehouse import (SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, snapshot_path,
-                                 warehouse_path)
-
-__all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path", "sync", "sync_source",
-           "transform", "warehouse_path"]
+from pipelines.warehouse import SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, raw_tables, warehouse_path
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # a source's sync stops requesting after this long (`[sync] time_budget_seconds`): a vendor whose
@@ -339,9 +335,7 @@ def record_run(warehouse: Path, record: runlog.RunRecord) -> None:
 
 def raw_row_counts(warehouse: Path) -> dict[str, int]:
     """Rows per raw table, `schema.table`, without dlt's and the loaders' bookkeeping tables."""
-    from pipelines.status import warehouse_tables  # status reads the runner's settings: imported late
-
-    tables, _, _ = warehouse_tables(warehouse)
+    tables, _, _ = raw_tables(warehouse, SOURCES)
     return {f"{schema}.{table}": count for schema, by_table in tables.items() for table, count in by_table.items()
             if not table.startswith("_")}
 

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import duckdb
 
 from pipelines import runlog
 from pipelines.rejected import set_aside_dir, set_aside_packages
-from pipelines.runner import is_configured, pipeline_name, pipelines_dir
+from pipelines.runner import is_configured, pipeline_name
 from pipelines.sources import SOURCES
-from pipelines.sql import identifier
+from pipelines.warehouse import pipelines_dir, raw_tables
 
 DEFAULT_STALE_AFTER_HOURS = 26.0
 
@@ -74,34 +73,6 @@ def stale_after_hours(source: str) -> float:
     return DEFAULT_STALE_AFTER_HOURS
 
 
-def warehouse_tables(warehouse: Path) -> tuple[dict[str, dict[str, int]], dict[str, float], str]:
-    """Rows per raw table and the last successful dlt load per schema; a note if unreadable."""
-    tables: dict[str, dict[str, int]] = {}
-    loads: dict[str, float] = {}
-    if not warehouse.exists():
-        return tables, loads, f"no warehouse at {warehouse} yet"
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as busy:
-        return tables, loads, (f"warehouse busy, row counts unavailable ({str(busy).splitlines()[0]}); "
-                               "a sync is probably running")
-    with con:
-        present = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (select unnest(?)) and table_type = 'BASE TABLE' order by 1, 2",
-            [list(SOURCES)]).fetchall()
-        for schema, table in present:
-            if table == "_dlt_loads":
-                [(last,)] = con.execute(
-                    f"select epoch(max(inserted_at)) from {identifier(schema)}._dlt_loads where status = 0").fetchall()
-                if last is not None:
-                    loads[schema] = float(last)
-            elif not table.startswith("_dlt"):
-                [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
-                tables.setdefault(schema, {})[table] = count
-    return tables, loads, ""
-
-
 def cursors(source: str, warehouse: Path) -> dict[str, Any]:
     """Each incremental cursor's last value, from dlt's local pipeline state."""
     directory = pipelines_dir(warehouse)
@@ -119,10 +90,11 @@ def cursors(source: str, warehouse: Path) -> dict[str, Any]:
     return dict(sorted(found.items()))
 
 
-def collect(warehouse: Path, now: float | None = None) -> WarehouseStatus:
+def collect(warehouse: Path, now: float | None = None, records: list[runlog.RunRecord] | None = None) -> WarehouseStatus:
+    """Every source's state; `records`, the run log, when the caller has read it already."""
     now = runlog.now() if now is None else now
-    records = runlog.read(warehouse)
-    tables, loads, note = warehouse_tables(warehouse)
+    records = runlog.read(warehouse) if records is None else records
+    tables, loads, note = raw_tables(warehouse, SOURCES)
     statuses = []
     for source in SOURCES:
         success = runlog.latest(records, source, "loaded")
