@@ -4,8 +4,9 @@ Built generically over `SOURCES` from three places that outlive a run: the wareh
 table, dlt's `_dlt_loads`), dlt's pipeline state in the pipelines dir (incremental cursors) and
 the run log the runner appends to (successes, failures, skips; see `pipelines.runlog`).
 
-Freshness threshold: `[status] stale_after_hours` in `.dlt/config.toml` (default 26), per
-source `[status.<source>] stale_after_hours` (env `STATUS__<SOURCE>__STALE_AFTER_HOURS`).
+Freshness threshold: `[status.<source>] stale_after_hours` in `.dlt/config.toml` (env
+`STATUS__<SOURCE>__STALE_AFTER_HOURS`), else `[status] stale_after_hours`; dbt's source
+freshness (`make freshness`) is given the same numbers.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from pipelines.runner import is_configured, pipeline_name
 from pipelines.sources import SOURCES
 from pipelines.warehouse import pipelines_dir, raw_tables
 
-DEFAULT_STALE_AFTER_HOURS = 26.0
-
 # states that make `status` exit non-zero, so cron can alert
 ALERTING = ("stale", "failing", "warning")
 
@@ -34,9 +33,9 @@ ALERTING = ("stale", "failing", "warning")
 class SourceStatus:
     source: str
     state: str  # ok, warning, stale, failing, never synced, not configured
+    stale_after_hours: float  # from .dlt/config.toml: see `stale_after_hours()`
     last_success_at: float | None = None
     age_hours: float | None = None
-    stale_after_hours: float = DEFAULT_STALE_AFTER_HOURS
     tables: dict[str, int] = field(default_factory=dict)  # rows now in the warehouse
     last_rows: dict[str, int] = field(default_factory=dict)  # rows the last successful run loaded
     cursors: dict[str, Any] = field(default_factory=dict)  # "resource.cursor_path" -> last value
@@ -66,11 +65,9 @@ class WarehouseStatus:
 
 
 def stale_after_hours(source: str) -> float:
-    for key in (f"status.{source}.stale_after_hours", "status.stale_after_hours"):
-        value = dlt.config.get(key)
-        if value is not None:
-            return float(value)
-    return DEFAULT_STALE_AFTER_HOURS
+    """`[status.<source>] stale_after_hours`, else `[status] stale_after_hours` (.dlt/config.toml)."""
+    value = dlt.config.get(f"status.{source}.stale_after_hours")
+    return float(dlt.config["status.stale_after_hours"] if value is None else value)
 
 
 def cursors(source: str, warehouse: Path) -> dict[str, Any]:
@@ -101,7 +98,7 @@ def collect(warehouse: Path, now: float | None = None, records: list[runlog.RunR
         last = runlog.latest(records, source)
         last_success_at = max(filter(None, [success.finished_at if success else None, loads.get(source)]),
                               default=None)
-        status = SourceStatus(source, "ok", last_success_at, stale_after_hours=stale_after_hours(source),
+        status = SourceStatus(source, "ok", stale_after_hours(source), last_success_at,
                               tables=tables.get(source, {}), last_rows=success.rows if success else {},
                               cursors=cursors(source, warehouse), set_aside=set_aside_packages(warehouse, source))
         failure = runlog.latest(records, source, "failed")
