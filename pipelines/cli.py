@@ -23,14 +23,12 @@ import duckdb
 from pipelines import REPO_ROOT, output, report, sqlshell, status
 from pipelines.output import unreadable
 from pipelines.redact import redact_process_output
-from pipelines.report import report_path
 from pipelines.runner import SyncResult, dbt, sync, transform
 from pipelines.schedule import cron_lines
 from pipelines.sources import SOURCES
-from pipelines.sql import identifier
-from pipelines.summary import finish_sync
-from pipelines.warehouse import (MARTS_SCHEMA, WarehouseBusy, bi_database, export_marts, loaded_schemas, pipelines_dir,
-                                  snapshot_path, warehouse_path, writer_lock)
+from pipelines.summary import demo_summary, finish_sync
+from pipelines.warehouse import (WarehouseBusy, bi_database, export_marts, loaded_schemas, pipelines_dir, warehouse_path,
+                                  writer_lock)
 
 SANDBOX_DATA = REPO_ROOT / "sandbox_data"
 # what cron and shell scripts see when another run holds the warehouse (sysexits' EX_TEMPFAIL)
@@ -47,47 +45,6 @@ def _print(message: str) -> None:
 
 # above this many people the demo takes minutes (the world is built and served over HTTP)
 DEMO_SLOW_PEOPLE = 10_000
-
-
-def _counts(warehouse: Path) -> tuple[dict[str, int], dict[str, int]]:
-    """Rows per mart, and raw rows per source (summed over its tables)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (select unnest(?)) and table_name not like '\\_%' escape '\\' "
-            "and table_type = 'BASE TABLE' order by 1, 2",
-            [[*SOURCES, MARTS_SCHEMA]],
-        ).fetchall()
-        marts: dict[str, int] = {}
-        raw: dict[str, int] = {}
-        for schema, table in tables:
-            [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
-            if schema == MARTS_SCHEMA:
-                marts[table] = count
-            else:
-                raw[schema] = raw.get(schema, 0) + count
-    return marts, raw
-
-
-def summary(warehouse: Path) -> str:
-    """The demo's last screen: what was built, and the next three things to try."""
-    marts, raw = _counts(warehouse)
-    lines = ["", "Demo result", "-----------"]
-    lines += [f"  {'raw rows from ' + source:<32} {count:>10,}" for source, count in raw.items()]
-    lines += [f"  {'analytics.' + mart:<32} {count:>10,}" for mart, count in marts.items()]
-    if "person_identities" in marts and "people" in marts:
-        lines.append(f"  people matched: {marts['person_identities']:,} source records resolved to "
-                     f"{marts['people']:,} people")
-    lines += [
-        "",
-        f"The marts are in {snapshot_path(warehouse)} (read-only; point BI tools here).",
-        "Next, try:",
-        "  make sql       a SQL shell on the marts: .tables to look around, .help for more",
-        "  make -s sql < docs/queries/repeat_volunteers.sql",
-        "                 one of the example analyst queries in docs/queries/",
-        f"  the run report, {report_path(warehouse)}: what each source loaded, charts per week",
-    ]
-    return "\n".join(lines)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -185,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         code = finish_sync(results, built, warehouse)
         if code != 0:
             return code
-    _print(summary(warehouse))
+    _print(demo_summary(warehouse))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What every sync ends with: the run report, the one-screen summary and, per failure, what to do.
+"""What every sync ends with: the run report, the one-screen summary and, per failure, what to do;
+and the demo's last screen.
 
 The warehouse's status and the run log are read once, here, and handed to the report and to
 `--verbose`'s status table, so the three agree on one moment.
@@ -8,8 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from pipelines import output, report, runlog, status
+from pipelines.report import report_path
 from pipelines.runner import SyncResult
+from pipelines.sources import SOURCES
+from pipelines.sql import identifier
+from pipelines.warehouse import MARTS_SCHEMA, snapshot_path
 
 # failures whose advice depends only on their kind
 ADVICE_BY_KIND = {
@@ -111,3 +118,44 @@ def finish_sync(results: list[SyncResult], transform_code: int | None, warehouse
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     status_cmd = commands.add_parser("status", parents=[common],
                                      help="per source: last success, rows, cursors, freshness, last error")
+
+
+def _counts(warehouse: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows per mart, and raw rows per source (summed over its tables)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) and table_name not like '\\_%' escape '\\' "
+            "and table_type = 'BASE TABLE' order by 1, 2",
+            [[*SOURCES, MARTS_SCHEMA]],
+        ).fetchall()
+        marts: dict[str, int] = {}
+        raw: dict[str, int] = {}
+        for schema, table in tables:
+            [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
+            if schema == MARTS_SCHEMA:
+                marts[table] = count
+            else:
+                raw[schema] = raw.get(schema, 0) + count
+    return marts, raw
+
+
+def demo_summary(warehouse: Path) -> str:
+    """The demo's last screen: what was built, and the next three things to try."""
+    marts, raw = _counts(warehouse)
+    lines = ["", "Demo result", "-----------"]
+    lines += [f"  {'raw rows from ' + source:<32} {count:>10,}" for source, count in raw.items()]
+    lines += [f"  {'analytics.' + mart:<32} {count:>10,}" for mart, count in marts.items()]
+    if "person_identities" in marts and "people" in marts:
+        lines.append(f"  people matched: {marts['person_identities']:,} source records resolved to "
+                     f"{marts['people']:,} people")
+    lines += [
+        "",
+        f"The marts are in {snapshot_path(warehouse)} (read-only; point BI tools here).",
+        "Next, try:",
+        "  make sql       a SQL shell on the marts: .tables to look around, .help for more",
+        "  make -s sql < docs/queries/repeat_volunteers.sql",
+        "                 one of the example analyst queries in docs/queries/",
+        f"  the run report, {report_path(warehouse)}: what each source loaded, charts per week",
+    ]
+    return "\n".join(lines)
