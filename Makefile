@@ -7,7 +7,9 @@ INSTALLED := $(VENV)/.installed
 PEOPLE ?= 2000
 # parallel test workers (pytest-xdist); each test file runs whole on one worker
 TEST_WORKERS ?= 4
-SOURCES := mobilize action_network nationbuilder controlshift
+# the sources are the registry's (pipelines/sources/__init__.py), asked when `make help` runs
+SOURCES = $(shell $(BIN)/python -c 'from pipelines.sources import SOURCES; print(*SOURCES)' 2>/dev/null || \
+	echo "see python -m pipelines sync --help")
 
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 

@@ -1,8 +1,14 @@
-"""`python -m pipelines …`: sync, transform, demo, sandbox, status, schedule, freshness, sql, export, report."""
+"""`python -m pipelines …`: sync, transform, demo, sandbox, status, schedule, freshness, sql, export, report.
+
+Every command is defined here, once: its arguments in `parser()` and its body in a `cmd_*`
+function (or, for `sql`, `sqlshell.main`). Each is also a make target. What the commands share
+lives in the modules below this one, which never import it back (tests/test_layers.py).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -14,14 +20,14 @@ from unittest import mock
 
 import duckdb
 
-from pipelines import REPO_ROOT, output
-from pipelines.operations import finish_sync, register
+from pipelines import REPO_ROOT, output, report, sqlshell, status
+from pipelines.output import unreadable
 from pipelines.redact import redact_process_output
-from pipelines.runner import SyncResult, sync, transform
+from pipelines.runner import SyncResult, dbt, sync, transform
+from pipelines.schedule import cron_lines
 from pipelines.sources import SOURCES
-from pipelines.sql import identifier
-from pipelines.report import report_path
-from pipelines.warehouse import (MARTS_SCHEMA, WarehouseBusy, pipelines_dir, snapshot_path, warehouse_path,
+from pipelines.summary import demo_summary, finish_sync
+from pipelines.warehouse import (WarehouseBusy, bi_database, export_marts, loaded_schemas, pipelines_dir, warehouse_path,
                                   writer_lock)
 
 SANDBOX_DATA = REPO_ROOT / "sandbox_data"
@@ -39,47 +45,6 @@ def _print(message: str) -> None:
 
 # above this many people the demo takes minutes (the world is built and served over HTTP)
 DEMO_SLOW_PEOPLE = 10_000
-
-
-def _counts(warehouse: Path) -> tuple[dict[str, int], dict[str, int]]:
-    """Rows per mart, and raw rows per source (summed over its tables)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (select unnest(?)) and table_name not like '\\_%' escape '\\' "
-            "and table_type = 'BASE TABLE' order by 1, 2",
-            [[*SOURCES, MARTS_SCHEMA]],
-        ).fetchall()
-        marts: dict[str, int] = {}
-        raw: dict[str, int] = {}
-        for schema, table in tables:
-            [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
-            if schema == MARTS_SCHEMA:
-                marts[table] = count
-            else:
-                raw[schema] = raw.get(schema, 0) + count
-    return marts, raw
-
-
-def summary(warehouse: Path) -> str:
-    """The demo's last screen: what was built, and the next three things to try."""
-    marts, raw = _counts(warehouse)
-    lines = ["", "Demo result", "-----------"]
-    lines += [f"  {'raw rows from ' + source:<32} {count:>10,}" for source, count in raw.items()]
-    lines += [f"  {'analytics.' + mart:<32} {count:>10,}" for mart, count in marts.items()]
-    if "person_identities" in marts and "people" in marts:
-        lines.append(f"  people matched: {marts['person_identities']:,} source records resolved to "
-                     f"{marts['people']:,} people")
-    lines += [
-        "",
-        f"The marts are in {snapshot_path(warehouse)} (read-only; point BI tools here).",
-        "Next, try:",
-        "  make sql       a SQL shell on the marts: .tables to look around, .help for more",
-        "  make -s sql < docs/queries/repeat_volunteers.sql",
-        "                 one of the example analyst queries in docs/queries/",
-        f"  the run report, {report_path(warehouse)}: what each source loaded, charts per week",
-    ]
-    return "\n".join(lines)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -177,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         code = finish_sync(results, built, warehouse)
         if code != 0:
             return code
-    _print(summary(warehouse))
+    _print(demo_summary(warehouse))
     return 0
 
 
@@ -226,6 +191,79 @@ def cmd_nationbuilder_auth(args: argparse.Namespace) -> int:
     return run(args.port, args.paste, args.redirect_uri, _print)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    out = output.current()
+    result = status.collect(warehouse_path())
+    if args.json:
+        print(result.to_json())
+    elif not out.quiet or result.alerting:
+        # quiet and healthy prints nothing, so cron mails only when something is wrong
+        status.render(result, out.console, verbose=out.verbose)
+    return 1 if result.alerting else 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    print("\n".join(cron_lines()))
+    return 0
+
+
+def cmd_freshness(args: argparse.Namespace) -> int:
+    """dbt source freshness, erroring past each source's `stale_after_hours` (the thresholds `status` uses)."""
+    out = output.current()
+    warehouse = warehouse_path()
+    # dbt opens the warehouse read-write: a sync must not find it taken at its snapshot publish
+    with writer_lock(warehouse, args.wait):
+        try:
+            synced = loaded_schemas(warehouse, SOURCES)
+        except duckdb.Error as error:
+            out.error(unreadable("freshness", warehouse, error))
+            return 1
+        for source in SOURCES:
+            if source not in synced:
+                out.info(f"{source}: never synced, no freshness to check")
+        if not synced:
+            return 0
+        selection = " ".join(f"source:{source}" for source in synced)
+        thresholds = json.dumps({"stale_after_hours": {source: status.stale_after_hours(source) for source in synced}})
+        return dbt("source", "freshness", "--select", selection, "--vars", thresholds, warehouse=warehouse,
+                   check=False).returncode
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """dbt docs generate, under the writer lock: dbt reads the catalog from the warehouse read-write."""
+    warehouse = warehouse_path()
+    with writer_lock(warehouse, args.wait):
+        code = dbt("docs", "generate", warehouse=warehouse, check=False).returncode
+    if code == 0:
+        output.current().info("docs: dbt_project/target/index.html (make docs-serve to browse)")
+    return code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = output.current()
+    warehouse = warehouse_path()
+    source = bi_database(warehouse)
+    if not source.exists():
+        out.error(f"no warehouse at {warehouse}: run `make sync` (or `make demo`) first")
+        return 1
+    try:
+        written = export_marts(warehouse)
+    except duckdb.Error as error:
+        out.error(unreadable("export", source, error))
+        return 1
+    if not written:
+        out.error(f"{source} has no marts (schema analytics): run `make transform` first")
+        return 1
+    for mart, path in written.items():
+        out.info(f"{mart}: {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    output.current().info(f"report: {report.write(warehouse_path())}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, parents=[_common(True)])
     commands = root.add_subparsers(dest="command", required=True)
@@ -243,7 +281,22 @@ def parser() -> argparse.ArgumentParser:
     transform_cmd = commands.add_parser("transform", parents=[common],
                                         help="dbt build on the warehouse, then publish the marts snapshot")
     transform_cmd.set_defaults(run=cmd_transform)
-    register(commands, common)
+    status_cmd = commands.add_parser("status", parents=[common],
+                                     help="per source: last success, rows, cursors, freshness, last error")
+    status_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    status_cmd.set_defaults(run=cmd_status)
+    for name, run, help_text in (
+            ("schedule", cmd_schedule, "print crontab lines for this checkout"),
+            ("freshness", cmd_freshness, "dbt source freshness on every synced raw table"),
+            ("docs", cmd_docs, "build the dbt docs site (dbt docs generate)"),
+            ("export", cmd_export, "write the marts as exports/<mart>.parquet"),
+            ("report", cmd_report, "write reports/latest.html from the warehouse")):
+        commands.add_parser(name, parents=[common], help=help_text).set_defaults(run=run)
+    sql_cmd = commands.add_parser("sql", parents=[common], help="a SQL shell on the marts snapshot (read-only)")
+    sql_cmd.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
+    sql_cmd.add_argument("--database", type=Path, help="DuckDB file (default: the marts snapshot)")
+    sql_cmd.add_argument("--csv", action="store_true", help="results as CSV with a header line (as .mode csv)")
+    sql_cmd.set_defaults(run=sqlshell.main)
 
     for name, run, help_text in (("demo", cmd_demo, "sandbox → sync → marts → summary"),
                                  ("sandbox", cmd_sandbox, "serve the fake vendors until stopped")):

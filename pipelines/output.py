@@ -120,6 +120,12 @@ def rows_text(rows: dict[str, int]) -> str:
     return text
 
 
+def unreadable(command: str, path: Path, error: Exception) -> str:
+    """The one-line error for a DuckDB file we could not open (usually: a sync is writing it)."""
+    return (f"{command}: could not read {path} ({str(error).splitlines()[0]}); if a sync is writing it, "
+            f"run `make {command}` again when it is done")
+
+
 _current = Output()
 
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 
 from pipelines import runlog
-from pipelines.runner import snapshot_path
 from pipelines.sources import SOURCES
 from pipelines.sql import identifier
 from pipelines.status import WarehouseStatus, collect, when
+from pipelines.warehouse import snapshot_path
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 # a source keeps its colour in every chart; anything else (several tools together, "other") is grey
@@ -225,10 +225,12 @@ def _figure(name: str, caption: str, svg: str) -> str:
     return f'<figure class="chart" data-chart="{name}"><figcaption>{html.escape(caption)}</figcaption>{svg}</figure>'
 
 
-def build(warehouse: Path, now: float | None = None) -> str:
+def build(warehouse: Path, now: float | None = None, status: WarehouseStatus | None = None,
+          records: list[runlog.RunRecord] | None = None) -> str:
+    """The page; a sync that has its status and run log already passes them in (`summary.finish_sync`)."""
     now = runlog.now() if now is None else now
-    status: WarehouseStatus = collect(warehouse, now)
-    records = runlog.read(warehouse)
+    records = runlog.read(warehouse) if records is None else records
+    status = status or collect(warehouse, now, records)
     con, note = _connect(warehouse)
     rsvps, attended, overlap, unlinked, marts = [], [], [], [], []
     if con is not None:
@@ -296,10 +298,11 @@ def build(warehouse: Path, now: float | None = None) -> str:
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def write(warehouse: Path, now: float | None = None) -> Path:
+def write(warehouse: Path, now: float | None = None, status: WarehouseStatus | None = None,
+          records: list[runlog.RunRecord] | None = None) -> Path:
     path = report_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(build(warehouse, now), encoding="utf-8")
+    temporary.write_text(build(warehouse, now, status, records), encoding="utf-8")
     temporary.replace(path)  # readers never see half a page
     return path

@@ -21,26 +21,13 @@ from pipelines import REPO_ROOT, output, runlog
 from pipelines.dlt_state import forget_resource_states, source_state
 from pipelines.redact import mask_values, redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
-from pipelines.sources import SOURCES, UNFINISHED, source_factory
+from pipelines.sources import BULK, SOURCES, UNFINISHED, source_factory
 from pipelines.sources.http import time_budget
-from pipelines.warehouse import (SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, snapshot_path,
-                                 warehouse_path)
-
-__all__ = ["SyncResult", "dbt", "make_pipeline", "pipelines_dir", "snapshot_path", "sync", "sync_source",
-           "transform", "warehouse_path"]
+from pipelines.warehouse import SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, raw_tables, warehouse_path
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-# a source's sync stops requesting after this long (`[sync] time_budget_seconds`): a vendor whose
-# paging never ends must not hold the writer lock past the next scheduled jobs
-DEFAULT_TIME_BUDGET_SECONDS = 7200.0
-# failed load packages kept for inspection (`[sync] keep_set_aside_packages`); they hold people's data
-DEFAULT_KEEP_SET_ASIDE = 3
-# a raw table losing more than this share of its rows blocks the marts (`[transform] max_row_drop`)
-DEFAULT_MAX_ROW_DROP = 0.5
 # tables smaller than this may halve in a day (a nightly export of a handful of rows): not guarded
 ROW_DROP_MIN_ROWS = 20
-# loaded dlt packages kept per source (`[sync] keep_loaded_packages`): they are copies of what was loaded
-DEFAULT_KEEP_LOADED = 2
 
 
 def dbt_target_dir() -> Path:
@@ -67,10 +54,10 @@ class SyncResult:
     detail: str = ""  # a failure's traceback, credentials masked: for --verbose and the log file
 
 
-def setting(section: str, key: str, default: float) -> float:
-    """A number from `[section] key` in .dlt/config.toml or `SECTION__KEY` in the environment."""
-    value = dlt.config.get(f"{section}.{key}")
-    return default if value is None else float(value)
+def setting(section: str, key: str) -> float:
+    """A number from `[section] key` in .dlt/config.toml (where each one's default and meaning are)
+    or `SECTION__KEY` in the environment: the time budget, packages kept, the row-drop guard."""
+    return float(dlt.config[f"{section}.{key}"])
 
 
 def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.Pipeline:
@@ -124,12 +111,12 @@ def sync_source(name: str, warehouse: Path, progress: bool = False, refresh: str
     except ValueError as bad:
         return SyncResult(name, "failed", str(bad))
 
-    if hasattr(source, "load_into"):
+    if SOURCES[name].kind == BULK:
         return _direct_load(name, source, warehouse)
 
     pipeline = make_pipeline(name, warehouse, progress)
     try:
-        with time_budget(setting("sync", "time_budget_seconds", DEFAULT_TIME_BUDGET_SECONDS)):
+        with time_budget(setting("sync", "time_budget_seconds")):
             return _run(name, source, pipeline, refresh, warehouse)
     finally:
         # dlt's run trace keeps exception messages, and those can quote URLs that carry tokens
@@ -141,7 +128,7 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
     # a run that died or failed after extract left packages: they load (or are set aside) first,
     # or pipeline.run() would load only those and return
     pipeline, set_aside = retry_pending(pipeline, warehouse, name,
-                                        int(setting("sync", "keep_set_aside_packages", DEFAULT_KEEP_SET_ASIDE)),
+                                        int(setting("sync", "keep_set_aside_packages")),
                                         failure_message)
     if refresh:
         start_full_refresh(source, pipeline)
@@ -157,7 +144,7 @@ def _run(name: str, source: dlt.sources.DltSource, pipeline: dlt.Pipeline, refre
             pipeline.run(step, loader_file_format="parquet")
             rows.update(_loaded_rows(pipeline))
             rejected.update(checks.load(pipeline))
-        prune_loaded_packages(pipeline, int(setting("sync", "keep_loaded_packages", DEFAULT_KEEP_LOADED)))
+        prune_loaded_packages(pipeline, int(setting("sync", "keep_loaded_packages")))
     except PipelineStepFailed as failed:
         return SyncResult(name, "failed", failure_message(failed), rejected={**set_aside, **failed_jobs(failed)},
                           detail=_without_values(failed, traceback_text(failed)))
@@ -234,7 +221,7 @@ def failed_jobs(failed: PipelineStepFailed) -> dict[str, str]:
 
 
 def _direct_load(name: str, source, warehouse: Path) -> SyncResult:  # noqa: ANN001
-    """A bulk source that writes the warehouse itself (see pipelines/sources/controlshift.py)."""
+    """A bulk source that writes the warehouse itself (kind BULK in pipelines/sources/__init__.py)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     try:
         summary = source.load_into(warehouse)
@@ -306,7 +293,7 @@ def transform(warehouse: Path | None = None) -> int:
     warehouse = warehouse or warehouse_path()
     started = runlog.now()
     counts = raw_row_counts(warehouse)
-    drops = row_drops(runlog.read(warehouse), counts, setting("transform", "max_row_drop", DEFAULT_MAX_ROW_DROP))
+    drops = row_drops(runlog.read(warehouse), counts, setting("transform", "max_row_drop"))
     if drops:
         message = (f"marts not rebuilt: {'; '.join(f'{table} {why}' for table, why in drops.items())}, without a "
                    "completed full refresh of its source. If that is right, `sync --full-refresh` the source "
@@ -339,9 +326,7 @@ def record_run(warehouse: Path, record: runlog.RunRecord) -> None:
 
 def raw_row_counts(warehouse: Path) -> dict[str, int]:
     """Rows per raw table, `schema.table`, without dlt's and the loaders' bookkeeping tables."""
-    from pipelines.status import warehouse_tables  # status reads the runner's settings: imported late
-
-    tables, _, _ = warehouse_tables(warehouse)
+    tables, _, _ = raw_tables(warehouse, SOURCES)
     return {f"{schema}.{table}": count for schema, by_table in tables.items() for table, count in by_table.items()
             if not table.startswith("_")}
 

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.output import unreadable
+from pipelines.warehouse import bi_database
+
 HELP = """.tables             list schemas and tables
 .schema TABLE       columns of a table (e.g. .schema analytics.people)
 .mode box|csv       results as boxes (default) or CSV with a header line
@@ -163,8 +166,6 @@ def interactive(con: duckdb.DuckDBPyConnection, database: Path, display: Display
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.operations import bi_database, unreadable
-
     database = args.database or bi_database()
     if not database.exists():
         print(f"no database at {database}: run `make demo` or `make sync` first", file=sys.stderr)

@@ -4,8 +4,9 @@ Built generically over `SOURCES` from three places that outlive a run: the wareh
 table, dlt's `_dlt_loads`), dlt's pipeline state in the pipelines dir (incremental cursors) and
 the run log the runner appends to (successes, failures, skips; see `pipelines.runlog`).
 
-Freshness threshold: `[status] stale_after_hours` in `.dlt/config.toml` (default 26), per
-source `[status.<source>] stale_after_hours` (env `STATUS__<SOURCE>__STALE_AFTER_HOURS`).
+Freshness threshold: `[status.<source>] stale_after_hours` in `.dlt/config.toml` (env
+`STATUS__<SOURCE>__STALE_AFTER_HOURS`), else `[status] stale_after_hours`; dbt's source
+freshness (`make freshness`) is given the same numbers.
 """
 
 from __future__ import annotations
@@ -17,16 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import duckdb
 
 from pipelines import runlog
 from pipelines.dlt_state import incremental_cursors
 from pipelines.rejected import set_aside_dir, set_aside_packages
-from pipelines.runner import is_configured, pipeline_name, pipelines_dir
+from pipelines.runner import is_configured, pipeline_name
 from pipelines.sources import SOURCES
-from pipelines.sql import identifier
-
-DEFAULT_STALE_AFTER_HOURS = 26.0
+from pipelines.warehouse import pipelines_dir, raw_tables
 
 # states that make `status` exit non-zero, so cron can alert
 ALERTING = ("stale", "failing", "warning")
@@ -36,9 +34,9 @@ ALERTING = ("stale", "failing", "warning")
 class SourceStatus:
     source: str
     state: str  # ok, warning, stale, failing, never synced, not configured
+    stale_after_hours: float  # from .dlt/config.toml: see `stale_after_hours()`
     last_success_at: float | None = None
     age_hours: float | None = None
-    stale_after_hours: float = DEFAULT_STALE_AFTER_HOURS
     tables: dict[str, int] = field(default_factory=dict)  # rows now in the warehouse
     last_rows: dict[str, int] = field(default_factory=dict)  # rows the last successful run loaded
     cursors: dict[str, Any] = field(default_factory=dict)  # "resource.cursor_path" -> last value
@@ -68,39 +66,9 @@ class WarehouseStatus:
 
 
 def stale_after_hours(source: str) -> float:
-    for key in (f"status.{source}.stale_after_hours", "status.stale_after_hours"):
-        value = dlt.config.get(key)
-        if value is not None:
-            return float(value)
-    return DEFAULT_STALE_AFTER_HOURS
-
-
-def warehouse_tables(warehouse: Path) -> tuple[dict[str, dict[str, int]], dict[str, float], str]:
-    """Rows per raw table and the last successful dlt load per schema; a note if unreadable."""
-    tables: dict[str, dict[str, int]] = {}
-    loads: dict[str, float] = {}
-    if not warehouse.exists():
-        return tables, loads, f"no warehouse at {warehouse} yet"
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as busy:
-        return tables, loads, (f"warehouse busy, row counts unavailable ({str(busy).splitlines()[0]}); "
-                               "a sync is probably running")
-    with con:
-        present = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (select unnest(?)) and table_type = 'BASE TABLE' order by 1, 2",
-            [list(SOURCES)]).fetchall()
-        for schema, table in present:
-            if table == "_dlt_loads":
-                [(last,)] = con.execute(
-                    f"select epoch(max(inserted_at)) from {identifier(schema)}._dlt_loads where status = 0").fetchall()
-                if last is not None:
-                    loads[schema] = float(last)
-            elif not table.startswith("_dlt"):
-                [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
-                tables.setdefault(schema, {})[table] = count
-    return tables, loads, ""
+    """`[status.<source>] stale_after_hours`, else `[status] stale_after_hours` (.dlt/config.toml)."""
+    value = dlt.config.get(f"status.{source}.stale_after_hours")
+    return float(dlt.config["status.stale_after_hours"] if value is None else value)
 
 
 def cursors(source: str, warehouse: Path) -> dict[str, Any]:
@@ -115,17 +83,18 @@ def cursors(source: str, warehouse: Path) -> dict[str, Any]:
     return incremental_cursors(state)
 
 
-def collect(warehouse: Path, now: float | None = None) -> WarehouseStatus:
+def collect(warehouse: Path, now: float | None = None, records: list[runlog.RunRecord] | None = None) -> WarehouseStatus:
+    """Every source's state; `records`, the run log, when the caller has read it already."""
     now = runlog.now() if now is None else now
-    records = runlog.read(warehouse)
-    tables, loads, note = warehouse_tables(warehouse)
+    records = runlog.read(warehouse) if records is None else records
+    tables, loads, note = raw_tables(warehouse, SOURCES)
     statuses = []
     for source in SOURCES:
         success = runlog.latest(records, source, "loaded")
         last = runlog.latest(records, source)
         last_success_at = max(filter(None, [success.finished_at if success else None, loads.get(source)]),
                               default=None)
-        status = SourceStatus(source, "ok", last_success_at, stale_after_hours=stale_after_hours(source),
+        status = SourceStatus(source, "ok", stale_after_hours(source), last_success_at,
                               tables=tables.get(source, {}), last_rows=success.rows if success else {},
                               cursors=cursors(source, warehouse), set_aside=set_aside_packages(warehouse, source))
         failure = runlog.latest(records, source, "failed")

@@ -9,6 +9,7 @@ Three files sit side by side (for the default `warehouse.duckdb`):
   analysts connect here; a connection held open never blocks the pipeline and never sees
   half-built marts, because the file it holds is never written again.
 - `.warehouse.lock` and `.warehouse.dlt/`: the writer lock and dlt's working state.
+- `exports/<mart>.parquet`: the marts as files, written from the snapshot (`export_marts`).
 
 Every one of them is created readable by its owner only: they hold people's contact details.
 """
@@ -20,7 +21,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import duckdb
 
@@ -126,3 +127,78 @@ def publish_snapshot(warehouse: Path) -> Path:
         raise SnapshotNotPublished(f"the marts snapshot {target} could not be written ({reason}); "
                                    "the previous snapshot stays published") from None
     return target
+
+
+def bi_database(warehouse: Path | None = None) -> Path:
+    """What analysts and BI tools open: the read-only marts snapshot, or the warehouse until one exists."""
+    warehouse = warehouse or warehouse_path()
+    snapshot = snapshot_path(warehouse)
+    return snapshot if snapshot.exists() else warehouse
+
+
+def export_dir(warehouse: Path) -> Path:
+    return warehouse.parent / "exports"
+
+
+def export_marts(warehouse: Path | None = None, directory: Path | None = None) -> dict[str, Path]:
+    """Every table of the `analytics` schema as `exports/<mart>.parquet`."""
+    warehouse = warehouse or warehouse_path()
+    directory = directory or export_dir(warehouse)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    with duckdb.connect(str(bi_database(warehouse)), read_only=True) as con:
+        marts = [name for (name,) in con.execute(
+            # a mart's name becomes a file name: only plain names (every dbt model's) are exported
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and regexp_full_match(table_name, '[a-z0-9_]+') order by 1", [MARTS_SCHEMA]).fetchall()]
+        for mart in marts:
+            target = directory / f"{mart}.parquet"
+            temporary = directory / f".{mart}.parquet.tmp"
+            con.execute(f"copy {MARTS_SCHEMA}.{identifier(mart)} to {literal(str(temporary))} "
+                        "(format parquet, compression zstd)")
+            temporary.replace(target)  # a reader never sees half a file
+            written[mart] = target
+    return written
+
+
+def raw_tables(warehouse: Path, schemas: Iterable[str]) -> tuple[dict[str, dict[str, int]], dict[str, float], str]:
+    """Rows per raw table of `schemas` and each one's last successful dlt load; a note if unreadable."""
+    tables: dict[str, dict[str, int]] = {}
+    loads: dict[str, float] = {}
+    if not warehouse.exists():
+        return tables, loads, f"no warehouse at {warehouse} yet"
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as busy:
+        return tables, loads, (f"warehouse busy, row counts unavailable ({str(busy).splitlines()[0]}); "
+                               "a sync is probably running")
+    with con:
+        present = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) and table_type = 'BASE TABLE' order by 1, 2",
+            [list(schemas)]).fetchall()
+        for schema, table in present:
+            if table == "_dlt_loads":
+                [(last,)] = con.execute(
+                    f"select epoch(max(inserted_at)) from {identifier(schema)}._dlt_loads where status = 0").fetchall()
+                if last is not None:
+                    loads[schema] = float(last)
+            elif not table.startswith("_dlt"):
+                [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
+                tables.setdefault(schema, {})[table] = count
+    return tables, loads, ""
+
+
+# the table that says a schema has loaded: dlt's load bookkeeping, or ControlShift's own
+LOAD_BOOKKEEPING = ("_dlt_loads", "_loaded_files")
+
+
+def loaded_schemas(warehouse: Path, schemas: Iterable[str]) -> list[str]:
+    """Those of `schemas` with at least one load in the warehouse, in the order given."""
+    if not warehouse.exists():
+        return []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        present = {schema for (schema,) in con.execute(
+            "select table_schema from information_schema.tables where table_name in (select unnest(?))",
+            [list(LOAD_BOOKKEEPING)]).fetchall()}
+    return [schema for schema in schemas if schema in present]

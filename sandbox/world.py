@@ -18,12 +18,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.sources import SOURCES
 from sandbox import noise
 
-# Each vendor module of the sandbox provides generate(world) -> its data, advance(world,
-# fraction), serve(world, api_key, *, rate_limit=…) -> FakeService (rate_limit=None: no limit)
-# and client_env(service, api_key).
-VENDORS = ("mobilize", "action_network", "nationbuilder", "controlshift")
+# One fake per source of the pipeline's registry (`sandbox_fake`), in its order. Each provides
+# generate(world) -> its data, advance(world, fraction), serve(world, api_key, *, rate_limit=…)
+# -> FakeService (rate_limit=None: no limit) and client_env(service, api_key).
+VENDORS = tuple(SOURCES)
 
 # 2026-01-01T00:00:00Z: the world's "now" before any change.
 WORLD_EPOCH = 1767225600
@@ -123,7 +124,7 @@ def generate_persons(count: int, seed: int) -> list[Person]:
 
 
 def vendor_module(vendor: str):  # noqa: ANN201 - a module
-    return importlib.import_module(f"sandbox.{vendor}")
+    return importlib.import_module(SOURCES[vendor].sandbox_fake)
 
 
 def build_world(people: int = 500, seed: int = 7) -> World:

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines import REPO_ROOT, operations, runlog, status
-from pipelines.cli import main
+from pipelines import REPO_ROOT, runlog, schedule, sqlshell, status
+from pipelines.cli import main, parser
 from pipelines.runner import DBT_PROJECT_DIR, dbt_target_dir
 from pipelines.sources import SOURCES
 from pipelines.warehouse import publish_snapshot, writer_lock
@@ -98,11 +98,11 @@ def test_a_failing_sync_is_recorded_named_and_alerted(warehouse, sandbox, monkey
 
 
 def test_schedule_prints_cron_lines_for_this_checkout(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(operations, "SOURCES", {"mobilize": "", "action_network": "", "controlshift": "",
-                                                "nationbuilder": ""})
+    monkeypatch.setattr(schedule, "SOURCES", {"mobilize": "", "action_network": "", "controlshift": "",
+                                              "nationbuilder": ""})
     # a job names its sources, and a named source must be configured: the unconfigured one is left out
-    monkeypatch.setattr(operations, "is_configured", lambda source: source != "nationbuilder")
-    lines = operations.cron_lines(repo=tmp_path, warehouse=tmp_path / "w.duckdb", python="/opt/py")
+    monkeypatch.setattr(schedule, "is_configured", lambda source: source != "nationbuilder")
+    lines = schedule.cron_lines(repo=tmp_path, warehouse=tmp_path / "w.duckdb", python="/opt/py")
     assert "# not configured, so not scheduled: nationbuilder (configure, then run make schedule again)" in lines
     jobs = [line for line in lines if line and not line.startswith(("#", "SHELL"))]
     assert len(jobs) == 4
@@ -111,10 +111,10 @@ def test_schedule_prints_cron_lines_for_this_checkout(monkeypatch, tmp_path, cap
         assert all(re.fullmatch(r"[\d*/,-]+", field) for field in fields[:5]), job
         assert f"cd {tmp_path}" in job and "--quiet --log-file" in job and "flock -n" in job
         shlex.split(job[job.index("cd "):])  # quoting is valid shell
+        parser().parse_args(shlex.split(job.split(" -m pipelines ", 1)[1]))  # every option is the CLI's
     minute, hourly, nightly, check = jobs
     assert minute.startswith("* * * * *") and minute.endswith("sync controlshift --no-transform")
-    wait = " --wait 900" if operations._sync_accepts_wait() else ""
-    assert hourly.endswith(f"sync mobilize action_network{wait}") and "logs/hourly.log" in hourly
+    assert hourly.endswith("sync mobilize action_network --wait 900") and "logs/hourly.log" in hourly
     assert "sync --full-refresh" in nightly
     assert check.endswith(" status")
     assert main(["schedule"]) == 0
@@ -178,7 +178,7 @@ def test_sql_shell_runs_statements_read_only(on_demo, capsys):
     assert "people_total" in out and str(people) in out
     assert main(["sql", "-c", "create table analytics.scratch as select 1;"]) == 1
     assert "read-only" in capsys.readouterr().out
-    assert operations.sqlshell.statements(["select 1", "as x;", ".tables", "select 2;"]) == \
+    assert sqlshell.statements(["select 1", "as x;", ".tables", "select 2;"]) == \
         ["select 1\nas x;", ".tables", "select 2;"]
 
 
@@ -240,9 +240,9 @@ def test_full_refresh_reloads_a_source_from_scratch(warehouse, sandbox, capsys):
 def test_sql_shell_interactive_statements_span_lines(on_demo, monkeypatch, capsys, tmp_path):
     lines = iter(["select 41", "  + 1 as answer;", ".schema analytics.people", "select nope;", ".quit"])
     monkeypatch.setattr("builtins.input", lambda prompt: next(lines))
-    monkeypatch.setattr(operations.sqlshell, "HISTORY", tmp_path / "history")
+    monkeypatch.setattr(sqlshell, "HISTORY", tmp_path / "history")
     with duckdb.connect(str(on_demo), read_only=True) as con:
-        operations.sqlshell.interactive(con, on_demo)
+        sqlshell.interactive(con, on_demo)
     out = capsys.readouterr().out
     assert "42" in out and "person_id" in out and "Error: " in out
 

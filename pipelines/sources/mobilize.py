@@ -130,11 +130,11 @@ def mobilize_source(
     organization_id: str = dlt.config.value,
     api_key: str = dlt.secrets.value,
     base_url: str = dlt.config.value,
-    per_page: int = 100,
-    requests_per_second: float = 15.0,
-    max_attempts: int = 5,
-    backoff_factor: float = 1.0,
-    timeout: float = 60.0,
+    per_page: int = dlt.config.value,
+    requests_per_second: float = dlt.config.value,
+    max_attempts: int = dlt.config.value,
+    backoff_factor: float = dlt.config.value,
+    timeout: float = dlt.config.value,
 ) -> Sequence[dlt.sources.DltResource]:
     client = VendorClient(
         vendor="MobilizeAmerica",

@@ -114,12 +114,12 @@ def nationbuilder_source(
     refresh_token: Optional[TSecretStrValue] = None,
     token_url: Optional[str] = None,
     token_store: Optional[str] = None,
-    limit: int = MAX_LIMIT,
-    fetch_full_person: bool = False,
-    requests_per_second: float = 10.0,
-    max_attempts: int = 5,
-    backoff_factor: float = 1.0,
-    timeout: float = 60.0,
+    limit: int = dlt.config.value,
+    fetch_full_person: bool = dlt.config.value,
+    requests_per_second: float = dlt.config.value,
+    max_attempts: int = dlt.config.value,
+    backoff_factor: float = dlt.config.value,
+    timeout: float = dlt.config.value,
 ) -> dlt.sources.DltResource:
     if not 1 <= int(limit) <= MAX_LIMIT:
         raise ValueError(f"SOURCES__NATIONBUILDER__LIMIT must be from 1 to {MAX_LIMIT}, got {limit!r}")
