@@ -4,6 +4,8 @@ import pytest
 
 from pipelines.evaluation import score_identities
 from pipelines.runner import sync, transform
+from pipelines.sources.columns import declared_columns
+from pipelines.sql import literal
 from sandbox import Sandbox
 from pipelines.warehouse import snapshot_path
 from tests.conftest import query
@@ -87,6 +89,21 @@ def test_identity_resolution_against_the_worlds_truth(built, report):
     assert scores.records_without_truth == 0
     assert scores.good_enough, scores.line()
 
+
+
+@pytest.mark.parametrize("source", ["mobilize", "action_network", "nationbuilder"])
+def test_raw_columns_load_with_the_types_their_sources_yml_declares(built, source):
+    """The yml's data_type is what dlt loaded (no value the type cannot hold, set aside in a variant column)."""
+    warehouse, _ = built
+    loaded = {(table, column): data_type for table, column, data_type in query(warehouse, f"""
+        select table_name, column_name, data_type from information_schema.columns where table_schema = {literal(source)}""")}
+    assert not [key for key in loaded if "__v_" in key[1]], "values dlt could not load as the declared type"
+    for table, columns in declared_columns(source).items():
+        for column, data_type in columns.items():
+            if (table, column) in loaded:
+                # data_type is one of columns.DLT_DATA_TYPES' names (test_column_declarations)
+                [(declared,)] = query(warehouse, f"select typeof(cast(null as {data_type}))")
+                assert loaded[(table, column)] == declared, (table, column)
 
 def test_a_successful_build_publishes_the_marts_snapshot_for_bi_tools(built):
     warehouse, _ = built
