@@ -13,5 +13,5 @@
 
 {#- A rule's place in var('identity_rules') (1 = strongest), for picking the strongest of several. -#}
 {% macro identity_rule_rank(rule) -%}
-    list_position([{% for name in var('identity_rules') %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %}], {{ rule }})
+    list_position([{% for name in var('identity_rules') %}'{{ name | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %}], {{ rule }})
 {%- endmacro %}
