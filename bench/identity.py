@@ -32,7 +32,7 @@ def main() -> int:
     print(f"world: {PEOPLE:,} people; sources: {', '.join(r.source for r in results)}")
     print(scores.line())
     print(f"sync {synced - started:.1f} s, dbt build {built - synced:.1f} s, peak memory {peak_mb:.0f} MB")
-    return 0 if scores.precision >= 0.99 and scores.recall >= 0.97 else 1
+    return 0 if scores.good_enough else 1
 
 
 if __name__ == "__main__":

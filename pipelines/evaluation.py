@@ -3,6 +3,7 @@
 Pairwise scoring: every pair of source records placed in the same `person_id` is a
 predicted pair; every pair the world says is one real person is a true pair.
 precision = correct predicted pairs / predicted pairs; recall = correct / true pairs.
+MIN_PRECISION and MIN_RECALL are the bar the tests and the identity bench hold resolution to.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from typing import Iterable
 
 import duckdb
 import pyarrow as pa
+
+# merging two real people is worse than missing a link (a household's consent mixed up), so
+# precision's bar is the higher
+MIN_PRECISION = 0.99
+MIN_RECALL = 0.97
 
 PAIR_COUNTS = """
     with joined as (
@@ -45,6 +51,10 @@ class IdentityScores:
     records_without_truth: int
     people: int
     true_people: int
+
+    @property
+    def good_enough(self) -> bool:
+        return self.precision >= MIN_PRECISION and self.recall >= MIN_RECALL
 
     def line(self) -> str:
         return (f"identity resolution: precision {self.precision:.4f}, recall {self.recall:.4f} "

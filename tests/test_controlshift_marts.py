@@ -55,7 +55,7 @@ def test_people_from_controlshift_overlap_other_tools(built) -> None:  # noqa: A
     [(signed,)] = query(warehouse, "select sum(petitions_signed_count) from analytics.people")
     assert signed > 0
     scores = score_identities(warehouse, world.truth)
-    assert scores.precision >= 0.99 and scores.recall >= 0.97, scores.line()
+    assert scores.good_enough, scores.line()
 
 
 def test_organisation_unsubscribes_opt_people_out(built) -> None:  # noqa: ANN001

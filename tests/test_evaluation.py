@@ -29,6 +29,7 @@ def test_pairwise_precision_and_recall(resolved):
     assert scores.true_pairs == 2
     assert scores.precision == pytest.approx(1 / 3) and scores.recall == pytest.approx(1 / 2)
     assert (scores.people, scores.true_people, scores.records_without_truth) == (3, 3, 0)
+    assert not scores.good_enough
 
 
 def test_perfect_resolution_scores_one(resolved):
@@ -36,3 +37,4 @@ def test_perfect_resolution_scores_one(resolved):
              ("mobilize", "2", 2), ("nationbuilder", "2", 3)]
     scores = score_identities(resolved, truth)
     assert scores.precision == scores.recall == 1.0
+    assert scores.good_enough

@@ -66,7 +66,7 @@ def test_identity_resolution_with_nationbuilder_against_the_truth(built):
     scores = score_identities(warehouse, world.truth)
     print(scores.line())
     assert scores.records_without_truth == 0
-    assert scores.precision >= 0.99 and scores.recall >= 0.97
+    assert scores.good_enough, scores.line()
     [(both,)] = query(warehouse, """
         select count(*) from analytics.people where list_contains(sources, 'mobilize')
         and list_contains(sources, 'nationbuilder')""")

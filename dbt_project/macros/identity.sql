@@ -10,3 +10,8 @@
     {%- endif -%}
     {{ return(value | int) }}
 {%- endmacro %}
+
+{#- A rule's place in var('identity_rules') (1 = strongest), for picking the strongest of several. -#}
+{% macro identity_rule_rank(rule) -%}
+    list_position([{% for name in var('identity_rules') %}'{{ name | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %}], {{ rule }})
+{%- endmacro %}

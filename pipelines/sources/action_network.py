@@ -40,7 +40,7 @@ import dlt
 
 from pipelines.dlt_state import cursor_value, set_cursor_value
 from pipelines.sources import UNFINISHED
-from pipelines.sources.columns import column_hints
+from pipelines.sources.columns import column_hints, declared_columns
 from pipelines.sources.http import HAL_RECORDS, HalNextLinkPaginator, HttpPolicy, VendorClient
 
 API_KEY_VARIABLE = "SOURCES__ACTION_NETWORK__API_KEY"
@@ -56,41 +56,18 @@ CHILD_TABLES = ("attendances", "taggings")
 # child reads in flight at once: enough to keep the paced budget busy while one waits
 PARALLEL_READS = 4
 
-JSON_COLUMNS = {
-    "people": ("identifiers", "email_addresses", "phone_numbers", "postal_addresses", "custom_fields",
-               "languages_spoken"),
-    "events": ("identifiers", "reminders", "location__address_lines"),
-    "attendances": ("identifiers",),
-    "tags": ("identifiers",),
-    "taggings": ("identifiers",),
-    "event_campaigns": ("identifiers",),
-}
-
-# columns the vendor often leaves out: typed here so they exist from the first load
-NULLABLE_COLUMNS = {
-    "events": {"start_date": "text", "end_date": "text", "capacity": "bigint", "event_campaign_id": "text",
-               "description": "text", "browser_url": "text", "location__venue": "text",
-               "location__locality": "text", "location__region": "text", "location__postal_code": "text",
-               "location__location__latitude": "double", "location__location__longitude": "double",
-               "action_network_hidden": "bool"},
-    "attendances": {"attended": "bool", "person_id": "text", "event_id": "text",
-                    "action_network_referrer_data__source": "text",
-                    "action_network_referrer_data__referrer": "text",
-                    "action_network_referrer_data__website": "text"},
-    "taggings": {"person_id": "text", "tag_id": "text"},
-}
-
-TIMESTAMP_COLUMNS = {"created_date": "timestamp", "modified_date": "timestamp"}
 # HAL link relation -> the id column it fills
 LINKED_IDS = {"osdi:person": "person_id", "osdi:event": "event_id", "osdi:tag": "tag_id"}
 
 
 def _table_hints(table: str) -> dict:
-    columns = column_hints(JSON_COLUMNS.get(table, ()), TIMESTAMP_COLUMNS | NULLABLE_COLUMNS.get(table, {}))
-    return dlt.mark.make_hints(table_name=table, primary_key="id", write_disposition="merge", columns=columns)
+    return dlt.mark.make_hints(table_name=table, primary_key="id", write_disposition="merge",
+                               columns=column_hints("action_network", table))
 
 
-HINTS = {table: _table_hints(table) for table in JSON_COLUMNS}
+# one resource yields every table: each batch carries its table's hints as a table variant, so
+# one table's columns do not become every later table's
+HINTS = {table: _table_hints(table) for table in declared_columns("action_network")}
 
 
 def action_network_id(record: dict) -> str:
@@ -312,7 +289,7 @@ def action_network_source(
             planner.saw(read, rows)
             read["next"] = next_url
             if rows:
-                yield dlt.mark.with_hints(rows, HINTS[read["table"]])
+                yield dlt.mark.with_hints(rows, HINTS[read["table"]], create_table_variant=True)
             if next_url is None:
                 break
             if used >= budget:
@@ -327,7 +304,7 @@ def action_network_source(
             for read, (rows, now) in zip(batch, pool.map(read_whole, batch)):
                 planner.plan["started_at"] = planner.plan["started_at"] or now
                 if rows:
-                    yield dlt.mark.with_hints(rows, HINTS[read["table"]])
+                    yield dlt.mark.with_hints(rows, HINTS[read["table"]], create_table_variant=True)
                 planner.done()
         return len(batch)
 

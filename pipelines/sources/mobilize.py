@@ -31,13 +31,6 @@ from pipelines.sources.http import HttpPolicy, VendorClient
 
 API_KEY_VARIABLE = "SOURCES__MOBILIZE__API_KEY"
 
-# nested values analysts read as a whole: kept as JSON instead of child tables
-JSON_COLUMNS = {
-    "events": ("location__address_lines",),
-    "people": ("email_addresses", "phone_numbers", "postal_addresses"),
-    "attendances": ("person", "event", "timeslot", "sponsor", "referrer"),
-}
-
 
 def organization_ids(value: str | int | Sequence[int | str]) -> list[int]:
     """`1`, `"1,2"` or `[1, 2]` -> `[1, 2]`; anything else is a configuration error."""
@@ -53,27 +46,12 @@ def organization_ids(value: str | int | Sequence[int | str]) -> list[int]:
     return ids
 
 
-# columns the vendor often sends as null: typed here so they exist from the first load
-NULLABLE_COLUMNS = {
-    "organizations": {"race_type": "text", "promoted_by_organization_id": "bigint"},
-    "events": {"high_priority": "bool", "sponsor__race_type": "text", "location__location__latitude": "double",
-               "location__location__longitude": "double", "location__venue": "text",
-               "location__locality": "text", "location__region": "text", "location__postal_code": "text",
-               "is_virtual": "bool", "visibility": "text", "approval_status": "text", "address_visibility": "text"},
-    "people": {"person_id": "bigint", "user_id": "bigint"},
-    "attendances": {"attended": "bool", "status": "text"},
-}
-
 # every value of the listings' `visibility` and `approval_status` filters: the defaults are
 # public and approved only, and private or unapproved events are the organization's data too
 EVENT_FILTERS = {
     "visibility": ["PUBLIC", "PRIVATE"],
     "approval_status": ["APPROVED", "NEEDS_APPROVAL", "NEEDS_HOST_VERIFICATION", "REJECTED"],
 }
-
-
-def _column_hints(table: str) -> dict:
-    return column_hints(JSON_COLUMNS.get(table, ()), NULLABLE_COLUMNS.get(table))
 
 
 def person_key(person: dict | None) -> str | None:
@@ -173,7 +151,7 @@ def incremental_collection(table: str, path: str, spec: tuple, pages, resource_n
     since = dlt.sources.incremental(cursor, on_cursor_value_missing="include") if cursor else None
 
     @dlt.resource(name=resource_name or table, table_name=table, primary_key=key_column,
-                  write_disposition="merge", columns=_column_hints(table))
+                  write_disposition="merge", columns=column_hints("mobilize", table))
     def collection(updated_since: dlt.sources.incremental[int] | None = since) -> Iterator[object]:
         last = updated_since.last_value if updated_since is not None else None
         for page in pages(path, **(params or {}), **({"updated_since": last} if last is not None else {})):
@@ -213,7 +191,7 @@ def promoted_organizations(orgs: list[int], pages) -> dlt.sources.DltResource:  
     """The organizations each configured one promotes (no filters exist: read whole)."""
 
     @dlt.resource(name="promoted_organizations", table_name="organizations", primary_key="id",
-                  write_disposition="merge", columns=_column_hints("organizations"))
+                  write_disposition="merge", columns=column_hints("mobilize", "organizations"))
     def promoted() -> Iterator[list[dict]]:
         for org in orgs:
             for page in pages(f"organizations/{org}/promoted_organizations"):

@@ -52,26 +52,11 @@ MOVE_TO_REFRESH_FLOW = (
 
 logger = logging.getLogger(__name__)
 
-# nested values kept whole as JSON: address resources, abbreviated person resources, lists
-JSON_COLUMNS = (
-    "tags", "subnations", "ballots", "author", "recruiter", "parent", "last_contacted_by",
-    "primary_address", "home_address", "work_address", "mailing_address", "billing_address",
-    "registered_address", "meetup_address", "user_submitted_address", "facebook_address", "twitter_location",
-)
-# columns the staging models read that are often all null in a load: typed from the first one
-NULLABLE_COLUMNS = {
-    "email": "text", "phone": "text", "mobile": "text", "external_id": "text", "employer": "text",
-    "email1": "text", "email2": "text", "email3": "text", "email4": "text",
-    "email1_is_bad": "bool", "email2_is_bad": "bool", "email3_is_bad": "bool", "email4_is_bad": "bool",
-    "primary_email_id": "bigint", "support_level": "bigint", "unsubscribed_at": "timestamp",
-}
-
 
 def _column_hints() -> dict:
-    hints = column_hints(JSON_COLUMNS, NULLABLE_COLUMNS)
+    hints = column_hints("nationbuilder", "people")
     # one person listed twice in a run (updated while we paged) keeps its newest version
-    hints["updated_at"] = {"data_type": "timestamp", "dedup_sort": "desc"}
-    hints["created_at"] = {"data_type": "timestamp"}
+    hints["updated_at"]["dedup_sort"] = "desc"
     return hints
 
 

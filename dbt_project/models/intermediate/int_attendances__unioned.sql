@@ -1,4 +1,7 @@
-{#- One row per RSVP from every source with attendances, keyed to its source person and occurrence. -#}
+{#-
+    One row per RSVP from every source with attendances, keyed to its source person and occurrence.
+    Each source selects the columns it has; the union matches them by name.
+-#}
 with mobilize_attendances as (
     select * from {{ ref('int_mobilize_attendances__linked') }}
 ),
@@ -44,7 +47,6 @@ action_network as (
         attendance_id as source_attendance_id,
         person_id as source_person_id,
         event_id as source_event_id,
-        cast(null as varchar) as timeslot_id,
         -- OSDI status (accepted, declined, tentative, needs action) and the attended flag
         case
             when attended then 'attended'
@@ -57,10 +59,6 @@ action_network as (
         created_at as rsvp_at,
         updated_at,
         referrer_source as utm_source,
-        cast(null as varchar) as utm_medium,
-        cast(null as varchar) as utm_campaign,
-        cast(null as varchar) as utm_term,
-        cast(null as varchar) as utm_content,
         referrer_website as referrer_url
     from action_network_attendances
 ),
@@ -71,7 +69,6 @@ controlshift as (
         attendee_id as source_attendance_id,
         person_id as source_person_id,
         event_id as source_event_id,
-        cast(null as varchar) as timeslot_id,
         -- attending_status: attending, confirmed (said they will come), not_attending, and, once
         -- the host records it, attended or no_show
         case attending_status
@@ -88,16 +85,16 @@ controlshift as (
         utm_medium,
         utm_campaign,
         utm_term,
-        utm_content,
-        cast(null as varchar) as referrer_url
+        utm_content
     from controlshift_attendees
 ),
 
+-- by name: a column a source does not have (a timeslot, most UTM fields) is null in its rows
 final as (
     select * from mobilize
-    union all
+    union all by name
     select * from action_network
-    union all
+    union all by name
     select * from controlshift
 )
 

@@ -56,9 +56,7 @@ action_network as (
     select
         'action_network' as source,
         action_network_events.event_id as source_event_id,
-        cast(null as varchar) as timeslot_id,
         action_network_events.title,
-        cast(null as varchar) as event_type,
         action_network_events.start_at,
         action_network_events.end_at,
         action_network_events.timezone,
@@ -86,23 +84,18 @@ controlshift as (
     select
         'controlshift' as source,
         controlshift_events.event_id as source_event_id,
-        cast(null as varchar) as timeslot_id,
         controlshift_events.title,
-        cast(null as varchar) as event_type,
         controlshift_events.start_at,
         controlshift_events.end_at,
         controlshift_events.timezone,
         controlshift_events.venue,
         controlshift_locations.address_line_1,
-        cast(null as varchar) as address_line_2,
         controlshift_locations.locality,
         controlshift_locations.region,
         controlshift_locations.postal_code,
         controlshift_locations.latitude,
         controlshift_locations.longitude,
         coalesce(controlshift_events.is_virtual, false) as is_virtual,
-        cast(null as varchar) as organization,
-        cast(null as varchar) as browser_url,
         case when controlshift_events.cancelled_at is not null then 'cancelled' else 'active' end as status,
         controlshift_events.created_at,
         controlshift_events.updated_at
@@ -110,7 +103,7 @@ controlshift as (
     left join controlshift_locations using (location_id)
 ),
 
--- by name: a column only some sources have (campaign) is null for the others
+-- by name: a column a source does not have (a timeslot, a campaign, an event type) is null in its rows
 final as (
     select * from mobilize
     union all by name

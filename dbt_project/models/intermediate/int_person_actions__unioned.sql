@@ -1,6 +1,6 @@
 {#-
     One row per thing a person did, from every source: RSVPs, attendances, petition
-    signatures. `people` counts them; a source adds its actions as one more CTE.
+    signatures. `people` counts them; a source adds its actions as one more CTE, united by name.
 -#}
 with attendances as (
     select * from {{ ref('int_attendances__unioned') }}
@@ -47,9 +47,9 @@ signatures as (
 
 final as (
     select * from rsvps
-    union all
+    union all by name
     select * from attended
-    union all
+    union all by name
     select * from signatures
 )
 

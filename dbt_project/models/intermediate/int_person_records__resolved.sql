@@ -2,17 +2,19 @@
     Identity resolution: which source records are the same real person.
 
     Two records are linked when they share
-      1. a normalized email and a compatible given name: a household email shared by
-         people with different names links nobody; a record without a name (ControlShift
-         members hold only an email) joins the email's one named person, or the other
-         nameless records when nobody named has it, and stays apart when it is ambiguous;
-      2. an E.164 phone and a given name (nicknames folded), or
-      3. a given name (nicknames folded), a family name and a postal code.
-    A hub key (a value shared by more records than var('identity_hub_key_max_records'), see
-    int_person_keys__counted) links nobody. People are the connected components of the links,
-    found by propagating the smallest record key along them, so memory grows with records and
-    links, never with the paths through a component. A person's id is a hash of the smallest
-    record key in the component, so the same input gives the same ids.
+      - a normalized email and a compatible given name: a household email shared by
+        people with different names links nobody; a record without a name (ControlShift
+        members hold only an email) joins the email's one named person, or the other
+        nameless records when nobody named has it, and stays apart when it is ambiguous;
+      - a given name (nicknames folded), a family name and a postal code; or
+      - an E.164 phone and a given name (nicknames folded).
+    A record linked by several rules is `matched_by` the strongest, in the order of
+    var('identity_rules'). A hub key (a value shared by more records than
+    var('identity_hub_key_max_records'), see int_person_keys__counted) links nobody. People are
+    the connected components of the links, found by propagating the smallest record key along
+    them, so memory grows with records and links, never with the paths through a component. A
+    person's id is a hash of the smallest record key in the component, so the same input gives
+    the same ids.
 -#}
 with records as (
     select * from {{ ref('int_person_records__normalized') }}
@@ -97,8 +99,9 @@ components as (
     select record_key, component_key from labels
 ),
 
+-- the strongest rule that linked each record, in the order of var('identity_rules')
 rules as (
-    select key, min(rule) as matched_by
+    select key, arg_min(rule, {{ identity_rule_rank('rule') }}) as matched_by
     from (
         select from_key as key, rule from links
         union all

@@ -1,6 +1,7 @@
 {#-
     One row per source person record, from every source that has people.
-    Each source contributes one CTE of the same columns; later sources add theirs.
+    Each source contributes one CTE of the columns it has; the union matches them by name, so a
+    column a source lacks (other emails, a consent flag) is null in its rows.
 -#}
 with mobilize_people as (
     select * from {{ ref('stg_mobilize__people') }}
@@ -63,26 +64,21 @@ mobilize as (
         given_name,
         family_name,
         email,
-        cast([] as varchar[]) as other_emails,
         phone,
         postal_code,
         sms_opt_in_status,
-        cast(null as boolean) as is_email_subscribed,
         created_at,
         updated_at
     from mobilize_people
-    union all
+    union all by name
     select
-        'mobilize',
-        person_id,
+        'mobilize' as source,
+        person_id as source_person_id,
         given_name,
         family_name,
         email,
-        cast([] as varchar[]),
         phone,
         postal_code,
-        cast(null as varchar),
-        cast(null as boolean),
         created_at,
         updated_at
     from mobilize_attendees
@@ -145,18 +141,17 @@ controlshift_actions as (
            case when deleted_at is null then join_organisation end as join_organisation,
            unsubscribed_at, created_at, updated_at
     from controlshift_signatures
-    union all
+    union all by name
     select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
            unsubscribed_at, created_at, updated_at
     from controlshift_attendees
-    union all
+    union all by name
     select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
-           cast(null as timestamptz), created_at, updated_at
+           created_at, updated_at
     from controlshift_users
-    union all
+    union all by name
     -- members hold only an email address
-    select person_id, member_id, cast(null as varchar), cast(null as varchar), email, cast(null as varchar),
-           cast(null as varchar), cast(null as boolean), cast(null as timestamptz), created_at, updated_at
+    select person_id, member_id, email, created_at, updated_at
     from controlshift_members
 ),
 
@@ -167,10 +162,8 @@ controlshift as (
         controlshift_actions.given_name,
         controlshift_actions.family_name,
         controlshift_actions.email,
-        cast([] as varchar[]) as other_emails,
         controlshift_actions.phone,
         controlshift_actions.postal_code,
-        cast(null as varchar) as sms_opt_in_status,
         case
             when controlshift_actions.unsubscribed_at is not null then false
             when controlshift_opt_outs.unsubscribed_at >= controlshift_actions.created_at then false
@@ -187,11 +180,11 @@ controlshift as (
 
 final as (
     select * from mobilize
-    union all
+    union all by name
     select * from action_network
-    union all
+    union all by name
     select * from nationbuilder
-    union all
+    union all by name
     select * from controlshift
 )
 
