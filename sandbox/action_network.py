@@ -39,14 +39,13 @@ import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timezone
-from urllib.parse import urlencode
 
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
-from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox import fakehttp, noise
+from sandbox.fakehttp import (FakeService, ListingCache, VendorApi, integer_argument, json_response, page_count,
+                              page_items, page_link)
 from sandbox.mobilize import CITIES, VENUES
 from sandbox.world import DAY, World, pick_changes
 
@@ -307,15 +306,11 @@ def advance(world: World, fraction: float) -> None:
 
 # --- the fake API -----------------------------------------------------------------------
 
-class ApiError(Exception):
+class ApiError(fakehttp.ApiError):
+    """Action Network's refusal: `{"error": message}`."""
+
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _error_response(status: int, message: str) -> Response:
-    return json_response({"error": message}, status)
+        super().__init__(status, {"error": message})
 
 
 _CONDITION = re.compile(r"^\s*(modified_date|created_date)\s+(gt|lt|eq)\s+'([^']+)'\s*$")
@@ -351,8 +346,10 @@ def _matches(record: object, conditions: list[tuple[str, str, int]]) -> bool:
     return True
 
 
-class ActionNetworkApi:
+class ActionNetworkApi(VendorApi):
     """The WSGI side of the fake; `FakeService` adds the rate limit and faults around it."""
+
+    vendor = SOURCE
 
     def __init__(self, world: World, api_key: str) -> None:
         self.world = world
@@ -376,31 +373,19 @@ class ActionNetworkApi:
         self._listings = ListingCache()
         self._local = threading.local()  # the API root links are written against, per request
 
-    @property
-    def data(self) -> ActionNetworkData:
-        return self.world.vendors[SOURCE]  # type: ignore[return-value]
-
-    def __call__(self, request: Request) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(request.environ).match()
-            if request.headers.get(TOKEN_HEADER) != self.api_key:
-                raise ApiError(401, "API Key invalid or not present")
-            if request.method != "GET":
-                raise ApiError(405, f"{request.method} is not supported by this sandbox")
-            self._local.base = f"{request.host_url.rstrip('/')}{API_PREFIX}"
-            if endpoint in ("person", "event", "tag", "event_campaign"):
-                return self._single(endpoint, args["id"])
-            if endpoint in UNFILTERABLE and FILTER_PARAMETER in request.args:
-                raise ApiError(400, f"filter is not supported on {endpoint.removeprefix('person_')}")
-            if endpoint == "attendances":
-                self._check_event_path(args["id"], args.get("campaign"))
-            return self._collection(request, endpoint, args.get("id"))
-        except ApiError as error:
-            return _error_response(error.status, error.message)
-        except NotFound:
-            return _error_response(404, "Not found")
-        except HTTPException as error:
-            return _error_response(error.code or 400, error.description or "bad request")
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        if request.headers.get(TOKEN_HEADER) != self.api_key:
+            raise ApiError(401, "API Key invalid or not present")
+        if request.method != "GET":
+            raise ApiError(405, f"{request.method} is not supported by this sandbox")
+        self._local.base = f"{request.host_url.rstrip('/')}{API_PREFIX}"
+        if endpoint in ("person", "event", "tag", "event_campaign"):
+            return self._single(endpoint, args["id"])
+        if endpoint in UNFILTERABLE and FILTER_PARAMETER in request.args:
+            raise ApiError(400, f"filter is not supported on {endpoint.removeprefix('person_')}")
+        if endpoint == "attendances":
+            self._check_event_path(args["id"], args.get("campaign"))
+        return self._collection(request, endpoint, args.get("id"))
 
     def _check_event_path(self, event_id: str, campaign_id: str | None) -> None:
         """An event hosted by another group is reachable only through its campaign, and only there."""
@@ -465,18 +450,17 @@ class ActionNetworkApi:
             return listed, rel, render
 
         listed, rel, render = self._listings.get(key, build)
-        items = listed[(page - 1) * per_page: page * per_page]
+        items = page_items(listed, page, per_page)
 
         def link(number: int) -> dict:
-            query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(number))]
-            return {"href": f"{request.base_url}?{urlencode(query)}"}
+            return {"href": page_link(request, "page", str(number))}
 
         body: dict = {}
         if endpoint == "people":
             # no totals on people (September 2016); `next` on every page that returned people
             has_next = bool(items)
         else:
-            total_pages = -(-len(listed) // per_page)
+            total_pages = page_count(len(listed), per_page)
             body |= {"total_pages": total_pages, "total_records": len(listed)}
             has_next = page < total_pages
         rendered = [render(item) for item in items]
@@ -604,16 +588,13 @@ class ActionNetworkApi:
 
 
 def _integer(name: str, raw: object) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise ApiError(400, f"{name} must be an integer") from None
+    return integer_argument(raw, ApiError(400, f"{name} must be an integer"))
 
 
 def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, port: int = 0) -> FakeService:
     """A fake Action Network API over `world`, 4 requests in any one second (call `.start()` or use `with`)."""
     return FakeService(ActionNetworkApi(world, api_key), name=SOURCE, rate_limit=rate_limit, strict_window=True,
-                       error_body=_error_response, port=port, clock=lambda: world.clock.now)
+                       port=port, clock=lambda: world.clock.now)
 
 
 # pacing for a fake served without a rate limit

@@ -11,6 +11,12 @@ benchmarks can count what a source actually asked for.
 The last three faults are what issue 18's adversarial probes met through a misbehaving proxy in
 front of the fakes: a `next` link cycling back to an earlier page, a 200 carrying an HTML error
 page, and a server sending 64 bytes a second.
+
+What the vendors' handlers share lives here too, so each fake module holds only what its vendor
+does differently: `VendorApi` routes a request and answers every refusal in the vendor's own
+error shape (`ApiError`, which each fake subclasses with that shape), and the small helpers for
+paging (`page_count`, `page_items`, `page_link`) and reading requests (`integer_argument`,
+`has_bearer`).
 """
 
 from __future__ import annotations
@@ -23,10 +29,15 @@ import time
 from collections import OrderedDict, deque
 from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Callable, Hashable, Iterable, TypeVar
 
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+if TYPE_CHECKING:  # the transport needs the world only to name it
+    from sandbox.world import World
 
 Handler = Callable[[Request], Response]
 Listing = TypeVar("Listing")
@@ -142,6 +153,96 @@ def json_response(payload: object, status: int = 200, headers: dict | None = Non
     return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers)
 
 
+class ApiError(Exception):
+    """A vendor's refusal: its status and the JSON body it sends.
+
+    This base class words a refusal `{"error": message}`; a fake whose vendor words them otherwise
+    subclasses it, with a constructor taking what the vendor's refusals carry and `from_message`
+    for the refusals that carry only a sentence (a rate limit, a fault, a request werkzeug could not
+    route or parse).
+    """
+
+    def __init__(self, status: int, body: object) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+    @classmethod
+    def from_message(cls, status: int, message: str) -> "ApiError":
+        return ApiError(status, {"error": message})
+
+    @classmethod
+    def answer(cls, status: int, message: str) -> Response:
+        """The vendor's response to a refusal that carries only a sentence."""
+        return cls.from_message(status, message).response()
+
+    def response(self) -> Response:
+        return json_response(self.body, self.status)
+
+
+class VendorApi:
+    """The WSGI side of a fake, which `FakeService` wraps with limits and faults.
+
+    A subclass sets `vendor` (its key in `World.vendors`), `errors` (its `ApiError`), `not_found`
+    (what the vendor says to a path it does not serve) and `routes`, and answers a routed request in
+    `handle`, raising `errors` to refuse it.
+    """
+
+    vendor: str
+    errors: type[ApiError] = ApiError
+    not_found = "Not found"
+    world: World
+    routes: Map
+
+    @property
+    def data(self):  # noqa: ANN201 - the vendor module's own data class
+        return self.world.vendors[self.vendor]
+
+    def __call__(self, request: Request) -> Response:
+        try:
+            endpoint, args = self.routes.bind_to_environ(request.environ).match()
+            return self.handle(request, endpoint, args)
+        except ApiError as error:
+            return error.response()
+        except NotFound:
+            return self.errors.answer(404, self.not_found)
+        except HTTPException as error:
+            return self.errors.answer(error.code or 400, error.description or "bad request")
+
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        raise NotImplementedError
+
+
+def integer_argument(raw: object, refusal: ApiError) -> int:
+    """`raw` read as an integer; `refusal` (worded as the vendor words it) when it is not one."""
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise refusal from None
+
+
+def has_bearer(request: Request, token: str) -> bool:
+    """Whether the request carries `Authorization: Bearer <token>`, exactly so."""
+    return request.headers.get("Authorization") == f"Bearer {token}"
+
+
+def page_count(items: int, per_page: int) -> int:
+    """How many pages of `per_page` hold `items` (0 for none)."""
+    return -(-items // per_page)
+
+
+def page_items(items: list, page: int, per_page: int) -> list:
+    """Page `page` (from 1) of `items`, `per_page` to a page: empty past the end."""
+    return items[(page - 1) * per_page: page * per_page]
+
+
+def page_link(request: Request, parameter: str, value: str, drop: tuple[str, ...] = ()) -> str:
+    """The request's URL asking for another page: its other parameters as they came (without
+    `drop`), then `parameter=value`."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k not in (parameter, *drop)]
+    return f"{request.base_url}?{urlencode(query + [(parameter, value)])}"
+
+
 class _TruncatedBody:
     """Sends the first half of a body under the full Content-Length, then drops the connection."""
 
@@ -208,12 +309,14 @@ class FakeService:
         rate_limit: float | None = None,
         rate_burst: float | None = None,
         strict_window: bool = False,
-        error_body: Callable[[int, str], Response] | None = None,
+        errors: type[ApiError] = ApiError,
         port: int = 0,
         clock: Callable[[], float] | None = None,
         page_parameter: tuple[str, Callable[[str], int]] = ("page", int),
     ) -> None:
         """`clock`: the vendor's time in unix seconds, served in every response's `Date` header.
+
+        `errors`: how the vendor words the refusals this wrapper makes (429, faults).
 
         `page_parameter`: the query parameter a `next` link carries its page in, and how to read the
         page number from it (for the `loop_at_page` fault).
@@ -226,7 +329,7 @@ class FakeService:
         if rate_limit:
             self.bucket = SlidingWindowLimit(rate_limit) if strict_window else TokenBucket(rate_limit, rate_burst)
         self.requests: list[LoggedRequest] = []
-        self._error_body = error_body or (lambda status, message: json_response({"error": message}, status))
+        self._error_body = errors.answer
         self._port = port
         self._handler_class = type("Handler", (_QuietHandler,), {"clock": staticmethod(clock)} if clock else {})
         self._server = None

@@ -49,14 +49,13 @@ import random
 import re
 from dataclasses import dataclass, field
 from functools import partial
-from urllib.parse import urlencode
 
 from werkzeug.routing import Map, Rule
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
-from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox import fakehttp, noise
+from sandbox.fakehttp import (FakeService, ListingCache, VendorApi, has_bearer, integer_argument, json_response,
+                              page_count, page_items, page_link)
 from sandbox.world import DAY, World, pick_changes
 
 API_PREFIX = "/api/v1"
@@ -335,15 +334,15 @@ def advance(world: World, fraction: float) -> None:
 
 # --- the fake API -----------------------------------------------------------------------
 
-class ApiError(Exception):
+class ApiError(fakehttp.ApiError):
+    """Mobilize's refusal: `{"data": null, "error": {…}}`, the error a `detail` or the offending fields."""
+
     def __init__(self, status: int, error: dict) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
+        super().__init__(status, {"data": None, "error": error})
 
-
-def _error_response(status: int, message: str) -> Response:
-    return json_response({"data": None, "error": {"detail": message}}, status)
+    @classmethod
+    def from_message(cls, status: int, message: str) -> "ApiError":
+        return cls(status, {"detail": message})
 
 
 def _org_json(org: Organization) -> dict:
@@ -378,8 +377,12 @@ def _person_json(person: MobilizePerson) -> dict:
     }
 
 
-class MobilizeApi:
+class MobilizeApi(VendorApi):
     """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
+
+    vendor = "mobilize"
+    errors = ApiError
+    not_found = "Not found."
 
     def __init__(self, world: World, api_key: str) -> None:
         self.world = world
@@ -397,34 +400,21 @@ class MobilizeApi:
         # filtered listings of the current world version; paging slices them
         self._listings = ListingCache()
 
-    @property
-    def data(self) -> MobilizeData:
-        return self.world.vendors["mobilize"]  # type: ignore[return-value]
-
-    def __call__(self, request: Request) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(request.environ).match()
-            self._authenticate(request, required=args.pop("auth", False))
-            if request.method != "GET":
-                raise ApiError(405, {"detail": f'Method "{request.method}" not allowed.'})
-            ids = {k: _integer(k, v, status=404) for k, v in args.items()}
-            query = tuple(sorted((k, v) for k, v in request.args.items(multi=True)
-                                 if k not in ("page", "per_page", "cursor")))
-            key = (endpoint, tuple(sorted(ids.items())), query, "Authorization" in request.headers, self.world.version)
-            listing = self._listings.get(key, lambda: getattr(self, f"_{endpoint}")(request, **ids))
-            return self._page(request, *listing)
-        except ApiError as error:
-            return json_response({"data": None, "error": error.error}, error.status)
-        except NotFound:
-            return _error_response(404, "Not found.")
-        except HTTPException as error:
-            return _error_response(error.code or 400, error.description or "bad request")
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        self._authenticate(request, required=args.pop("auth", False))
+        if request.method != "GET":
+            raise ApiError(405, {"detail": f'Method "{request.method}" not allowed.'})
+        ids = {k: _integer(k, v, status=404) for k, v in args.items()}
+        query = tuple(sorted((k, v) for k, v in request.args.items(multi=True)
+                             if k not in ("page", "per_page", "cursor")))
+        key = (endpoint, tuple(sorted(ids.items())), query, "Authorization" in request.headers, self.world.version)
+        listing = self._listings.get(key, lambda: getattr(self, f"_{endpoint}")(request, **ids))
+        return self._page(request, *listing)
 
     def _authenticate(self, request: Request, required: bool) -> None:
-        header = request.headers.get("Authorization")
-        if header is None and not required:
+        if "Authorization" not in request.headers and not required:
             return
-        if header != f"Bearer {self.api_key}":
+        if not has_bearer(request, self.api_key):
             raise ApiError(403, {"detail": "Authentication credentials were not provided or are invalid."})
 
     # --- paging and filters ---------------------------------------------------------
@@ -434,19 +424,18 @@ class MobilizeApi:
             _integer("page", request.args.get("page", 1), status=404)
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ApiError(400, {"per_page": [f"Ensure this value is between 1 and {MAX_PER_PAGE}."]})
-        last_page = max(1, -(-len(items) // per_page))
+        last_page = max(1, page_count(len(items), per_page))
         if page < 1 or page > last_page:
             raise ApiError(404, {"detail": "Invalid page."})
 
         def link(number: int) -> str:
-            query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "cursor")]
-            return f"{request.base_url}?{urlencode(query + [('cursor', _cursor(number))])}"
+            return page_link(request, "cursor", _cursor(number), drop=("page",))
 
         return json_response({
             "count": len(items),
             "next": link(page + 1) if page < last_page else None,
             "previous": link(page - 1) if page > 1 else None,
-            "data": [render(item) for item in items[(page - 1) * per_page: page * per_page]],
+            "data": [render(item) for item in page_items(items, page, per_page)],
         })
 
     def _organization(self, org_id: int) -> Organization:
@@ -625,10 +614,7 @@ def _approval_statuses(request: Request) -> set[str]:
 
 
 def _integer(name: str, raw: object, status: int = 400) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise ApiError(status, {name: {"0": ["A valid integer is required."]}}) from None
+    return integer_argument(raw, ApiError(status, {name: {"0": ["A valid integer is required."]}}))
 
 
 def _updated_since(request: Request) -> int:
@@ -653,7 +639,7 @@ def _compare(value: int, op: str, bound: int) -> bool:
 def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, port: int = 0) -> FakeService:
     """A fake Mobilize API over `world`, 15 requests in any one second (call `.start()` or use `with`)."""
     return FakeService(MobilizeApi(world, api_key), name="mobilize", rate_limit=rate_limit, strict_window=True,
-                       error_body=_error_response, port=port, page_parameter=("cursor", _cursor_page))
+                       errors=ApiError, port=port, page_parameter=("cursor", _cursor_page))
 
 
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:

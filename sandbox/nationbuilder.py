@@ -59,12 +59,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
-from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox import fakehttp, noise
+from sandbox.fakehttp import FakeService, ListingCache, VendorApi, json_response
 from sandbox.mobilize import CITIES
 from sandbox.world import DAY, World, _ascii, generate_persons
 
@@ -450,16 +449,17 @@ class OAuthServer:
 
 # --- the fake API -----------------------------------------------------------------------------
 
-class ApiError(Exception):
+class ApiError(fakehttp.ApiError):
+    """NationBuilder's refusal: `{"code": …, "message": …}`, the code naming the kind of error."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(status, {"code": code, "message": message})
 
-
-def _error_response(status: int, message: str) -> Response:
-    code = {401: "unauthorized", 404: "not_found", 429: "rate_limit_exceeded"}.get(
-        status, "server_error" if status >= 500 else "bad_request")
-    return json_response({"code": code, "message": message}, status)
+    @classmethod
+    def from_message(cls, status: int, message: str) -> "ApiError":
+        code = {401: "unauthorized", 404: "not_found", 429: "rate_limit_exceeded"}.get(
+            status, "server_error" if status >= 500 else "bad_request")
+        return cls(status, code, message)
 
 
 @dataclass(frozen=True)
@@ -472,8 +472,12 @@ class _Cursor:
     limit: int
 
 
-class NationBuilderApi:
+class NationBuilderApi(VendorApi):
     """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
+
+    vendor = SOURCE
+    errors = ApiError
+    not_found = "Record not found"
 
     def __init__(self, world: World, legacy_token: str, access_token_requests: int | None = ACCESS_TOKEN_REQUESTS,
                  accepts_bearer: bool = True) -> None:
@@ -494,27 +498,15 @@ class NationBuilderApi:
         # sorted ids of a filtered listing of the current world version
         self._listings = ListingCache()
 
-    @property
-    def data(self) -> NationBuilderData:
-        return self.world.vendors[SOURCE]  # type: ignore[return-value]
-
-    def __call__(self, request: Request) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(request.environ).match()
-            if endpoint in ("authorize", "token"):
-                return getattr(self.oauth, endpoint)(request)
-            if not self.oauth.admits(self._token(request)):
-                raise ApiError(401, "unauthorized", "You are not authorized to access this content. "
-                                                    "Your access token may be missing or invalid.")
-            if request.method != "GET":
-                raise ApiError(405, "method_not_allowed", f"{request.method} is not supported by the sandbox")
-            return getattr(self, f"_{endpoint}")(request, **args)
-        except ApiError as error:
-            return json_response({"code": error.code, "message": error.message}, error.status)
-        except NotFound:
-            return _error_response(404, "Record not found")
-        except HTTPException as error:
-            return _error_response(error.code or 400, error.description or "bad request")
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        if endpoint in ("authorize", "token"):
+            return getattr(self.oauth, endpoint)(request)
+        if not self.oauth.admits(self._token(request)):
+            raise ApiError(401, "unauthorized", "You are not authorized to access this content. "
+                                                "Your access token may be missing or invalid.")
+        if request.method != "GET":
+            raise ApiError(405, "method_not_allowed", f"{request.method} is not supported by the sandbox")
+        return getattr(self, f"_{endpoint}")(request, **args)
 
     def _token(self, request: Request) -> str | None:
         scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
@@ -633,7 +625,7 @@ def serve(world: World, api_key: str, *, rate_limit: float | None = None, port: 
     `access_token_requests=None` gives access tokens that last their 24 hours, as NationBuilder's do.
     """
     api = NationBuilderApi(world, api_key, access_token_requests, accepts_bearer)
-    return FakeService(api, name=SOURCE, rate_limit=rate_limit, error_body=_error_response, port=port)
+    return FakeService(api, name=SOURCE, rate_limit=rate_limit, errors=ApiError, port=port)
 
 
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:
