@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import fakehttp, noise
+from sandbox import draws, fakehttp, noise
 from sandbox.fakehttp import (FakeService, ListingCache, VendorApi, integer_argument, json_response, page_count,
                               page_items, page_link)
 from sandbox.mobilize import CITIES, VENUES
@@ -178,16 +178,14 @@ class ActionNetworkData:
 def _event(rng: random.Random, now: int, campaigns: list[str]) -> AnEvent:
     city, region = rng.choice(CITIES)
     created = now - rng.randrange(2 * DAY, 300 * DAY)
-    start = now + rng.randrange(-120 * DAY, 120 * DAY)
-    start -= start % 1800
+    start = draws.event_start(rng, now)
     virtual = rng.random() < 0.1
     location = None if virtual else {
         "venue": rng.choice(VENUES),
-        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} Ave"],
-        "locality": city, "region": region, "postal_code": f"{rng.randrange(10000, 99999)}",
+        "address_lines": [draws.street(rng, "Ave")],
+        "locality": city, "region": region, "postal_code": draws.postal_code(rng),
         "country": "US", "language": "en",
-        "location": {"latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6),
-                     "accuracy": rng.choice(("Rooftop", "Approximate"))},
+        "location": {**draws.coordinates(rng, 6), "accuracy": rng.choice(("Rooftop", "Approximate"))},
     }
     return AnEvent(
         id=_uuid(rng), title=f"{rng.choice(EVENT_TITLES)} in {city}",
@@ -196,7 +194,7 @@ def _event(rng: random.Random, now: int, campaigns: list[str]) -> AnEvent:
         status="cancelled" if rng.random() < 0.05 else "confirmed",
         capacity=rng.choice((None, None, 10, 25, 100)),
         campaign_id=rng.choice(campaigns) if campaigns and rng.random() < 0.3 else None, hosted_by_others=False,
-        created_date=created, modified_date=created + rng.randrange(0, now - created),
+        created_date=created, modified_date=draws.later(rng, created, now),
     )
 
 
@@ -205,9 +203,9 @@ def _attendance(rng: random.Random, event: AnEvent, person: AnPerson, now: int) 
     created = min(created, now)
     past = event.start_local + event.duration < now
     status = "declined" if rng.random() < 0.08 else ("tentative" if rng.random() < 0.05 else "accepted")
-    attended = (rng.random() < 0.7) if past and status != "declined" and rng.random() < 0.9 else None
+    attended = draws.attended(rng, past, cancelled=status == "declined")
     return AnAttendance(_uuid(rng), event.id, person.id, status, attended, rng.choice(REFERRERS), created,
-                        created + rng.randrange(0, max(1, min(20 * DAY, now - created))))
+                        draws.rsvp_changed(rng, created, now))
 
 
 def _not_subscribed(rng: random.Random, statuses: tuple[str, ...]) -> str:
@@ -234,7 +232,7 @@ def generate(world: World) -> ActionNetworkData:
             _not_subscribed(status_rng, PHONE_STATUSES) if status_rng.random() < 0.1 else "subscribed",
             contact.postal_code,
             city, region, ["en"] if rng.random() < 0.9 else ["es"], custom,
-            created, created + rng.randrange(0, now - created))
+            created, draws.later(rng, created, now))
         people[an_person.id] = an_person
         world.truth.append((SOURCE, an_person.id, person.key))
 
@@ -242,7 +240,7 @@ def generate(world: World) -> ActionNetworkData:
     for n in range(max(2, len(world.persons) // 400)):
         created = now - rng.randrange(30 * DAY, 400 * DAY)
         campaign = AnCampaign(_uuid(rng), f"Day of Action {n + 1}", "<p>Host an event near you.</p>",
-                              created, created + rng.randrange(0, now - created))
+                              created, draws.later(rng, created, now))
         campaigns[campaign.id] = campaign
 
     events: dict[str, AnEvent] = {}
@@ -281,7 +279,7 @@ def advance(world: World, fraction: float) -> None:
     changes = partial(pick_changes, rng, fraction)
 
     for person in changes(list(data.people.values())):
-        person.postal_code = f"{rng.randrange(10000, 99999)}"
+        person.postal_code = draws.postal_code(rng)
         person.email_status = rng.choice(EMAIL_STATUSES)
         person.modified_date = now
     for event in changes(list(data.events.values())):

@@ -66,7 +66,7 @@ from urllib.parse import quote
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
+from sandbox import draws, noise
 from sandbox.fakehttp import ApiError, FakeService, VendorApi, has_bearer, json_response
 from sandbox.world import DAY, World, pick_changes
 
@@ -218,11 +218,11 @@ class _Builder:
 
     def location(self, at: int) -> dict:
         city, region, lat, lon = self.rng.choice(CITIES)
-        street = f"{self.rng.randrange(1, 9999)} {self.rng.choice(noise.FAMILY_NAMES)} St"
+        street = draws.street(self.rng)
         return self.add("locations", {
             "query": f"{street}, {city}, {region}", "latitude": f"{lat + self.rng.uniform(-0.1, 0.1):.10f}",
             "longitude": f"{lon + self.rng.uniform(-0.1, 0.1):.10f}", "street": street, "locality": city,
-            "postal_code": f"{self.rng.randrange(10000, 99999)}", "country": "US", "region": region,
+            "postal_code": draws.postal_code(self.rng), "country": "US", "region": region,
         }, at)
 
     def petition(self, user: dict, at: int) -> dict:
@@ -357,7 +357,7 @@ def write_incrementals(data: ControlShiftData, before: dict[str, set[int]], at: 
 def edit(world: World, data: ControlShiftData, rng: random.Random, fraction: float, at: int) -> None:
     """Updates and deletions: no incremental shows them, only the next full export."""
     for row in pick_changes(rng, fraction, list(data.rows["signatures"].values())):
-        row["postcode"] = f"{rng.randrange(10000, 99999)}"
+        row["postcode"] = draws.postal_code(rng)
         row["updated_at"] = timestamp(at)
     for row in pick_changes(rng, fraction, list(data.rows["petitions"].values())):
         row["title"] = f"{row['title']} (updated)"
@@ -423,7 +423,7 @@ def advance(world: World, fraction: float) -> None:
     now = world.clock.now
     builder = _Builder(world, data, rng)
     before = {table: set(rows) for table, rows in data.rows.items()}
-    builder.new_activity(rng.sample([p.key for p in world.persons], max(1, int(len(world.persons) * fraction))), now)
+    builder.new_activity(pick_changes(rng, fraction, [p.key for p in world.persons]), now)
     write_incrementals(data, before, now)
     edit(world, data, rng, fraction, now)
     if (now - NIGHTLY_AT) // DAY > (data.last_export_at - NIGHTLY_AT) // DAY:

@@ -53,7 +53,7 @@ from functools import partial
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import fakehttp, noise
+from sandbox import draws, fakehttp, noise
 from sandbox.fakehttp import (FakeService, ListingCache, VendorApi, has_bearer, integer_argument, json_response,
                               page_count, page_items, page_link)
 from sandbox.world import DAY, World, pick_changes
@@ -197,12 +197,11 @@ def _organizations(now: int) -> dict[int, Organization]:
 def _location(rng: random.Random, city: str, region: str) -> dict:
     return {
         "venue": rng.choice(VENUES),
-        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St", rng.choice(["", "Suite 2"])],
+        "address_lines": [draws.street(rng), rng.choice(["", "Suite 2"])],
         "locality": city,
         "region": region,
-        "postal_code": f"{rng.randrange(10000, 99999)}",
-        "location": None if rng.random() < 0.05 else {
-            "latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6)},
+        "postal_code": draws.postal_code(rng),
+        "location": None if rng.random() < 0.05 else draws.coordinates(rng, 6),
     }
 
 
@@ -210,8 +209,7 @@ def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_ti
     event_type = rng.choice(EVENT_TYPES)
     city, region = rng.choice(CITIES)
     created = now - rng.randrange(2 * DAY, 300 * DAY)
-    first_start = now + rng.randrange(-120 * DAY, 120 * DAY)
-    first_start -= first_start % 1800
+    first_start = draws.event_start(rng, now)
     timeslots = []
     for n in range(rng.choice((1, 1, 2, 3, 4))):
         next_timeslot[0] += 1
@@ -227,7 +225,7 @@ def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_ti
         sponsor_id=sponsor_id, timeslots=timeslots, location=location,
         timezone=rng.choice(TIMEZONES), event_type=event_type,
         high_priority=rng.choice((True, False, None)),
-        created_date=created, modified_date=created + rng.randrange(0, now - created),
+        created_date=created, modified_date=draws.later(rng, created, now),
         is_virtual=virtual, visibility="PRIVATE" if rng.random() < 0.12 else "PUBLIC",
         approval_status=rng.choices(APPROVAL_STATUSES, weights=(80, 10, 6, 4))[0],
         address_visibility="PRIVATE" if location and rng.random() < 0.2 else "PUBLIC",
@@ -278,7 +276,7 @@ def generate(world: World) -> MobilizeData:
         people[mobilize_id] = MobilizePerson(
             mobilize_id, contact.given_name, contact.family_name, contact.email, contact.phone,
             contact.postal_code, rng.choice(("UNSPECIFIED", "OPT_IN", "OPT_IN", "OPT_OUT")),
-            created, created + rng.randrange(0, now - created), USER_ID_OFFSET + person.key,
+            created, draws.later(rng, created, now), USER_ID_OFFSET + person.key,
             has_person_id=created < now - 60 * DAY)
         world.truth.append(("mobilize", person_key(people[mobilize_id]), person.key))
 
@@ -289,12 +287,12 @@ def generate(world: World) -> MobilizeData:
             timeslot = rng.choice(event.timeslots)
             past = timeslot.end_date < now
             status = rng.choices(ATTENDANCE_STATUSES, weights=(70, 20, 10))[0]
-            attended = (rng.random() < 0.7) if past and status != "CANCELLED" and rng.random() < 0.9 else None
+            attended = draws.attended(rng, past, cancelled=status == "CANCELLED")
             created = max(person.created_date, event.created_date) + rng.randrange(0, DAY)
             attendance_id = len(attendances) + 1
             attendances[attendance_id] = Attendance(
                 attendance_id, person.id, event.id, timeslot.id, attended, _referrer(rng),
-                created, created + rng.randrange(0, max(1, min(20 * DAY, now - created))), status)
+                created, draws.rsvp_changed(rng, created, now), status)
     next_ids = {"event": event_count, "timeslot": next_timeslot[0], "attendance": len(attendances),
                 "person": 1000 + len(world.persons)}
     return MobilizeData(organizations, events, deleted_events, people, attendances, next_ids)
@@ -308,7 +306,7 @@ def advance(world: World, fraction: float) -> None:
     changes = partial(pick_changes, rng, fraction)
 
     for person in changes(list(data.people.values())):
-        person.postal_code = f"{rng.randrange(10000, 99999)}"
+        person.postal_code = draws.postal_code(rng)
         person.sms_opt_in_status = rng.choice(("OPT_IN", "OPT_OUT"))
         person.modified_date = now
     for event in changes(list(data.events.values())):

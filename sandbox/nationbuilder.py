@@ -62,10 +62,10 @@ from urllib.parse import urlencode
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import fakehttp, noise
+from sandbox import draws, fakehttp, noise
 from sandbox.fakehttp import FakeService, ListingCache, VendorApi, json_response
 from sandbox.mobilize import CITIES
-from sandbox.world import DAY, World, _ascii, generate_persons
+from sandbox.world import DAY, World, _ascii, generate_persons, pick_changes
 
 SOURCE = "nationbuilder"
 API_PREFIX = "/api/v1"
@@ -190,11 +190,10 @@ class NationBuilderData:
 def _address(rng: random.Random, postal_code: str | None) -> dict:
     city, state = rng.choice(CITIES)
     return {
-        "address1": f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St",
+        "address1": draws.street(rng),
         "address2": rng.choice((None, None, "Apt 2", "Unit B")), "address3": None,
         "city": city, "state": state, "country_code": "US",
-        "zip": postal_code or f"{rng.randrange(10000, 99999)}",
-        "lat": round(rng.uniform(25, 48), 4), "lng": round(rng.uniform(-122, -71), 4),
+        "zip": postal_code or draws.postal_code(rng), **draws.coordinates(rng, 4, names=("lat", "lng")),
     }
 
 
@@ -229,7 +228,7 @@ def _new_person(nb_id: int, person, rng: random.Random, now: int) -> NationBuild
         addresses["mailing_address"] = _address(rng, contact.postal_code)
     mobile = contact.phone if contact.phone and rng.random() < 0.6 else None
     created = now - rng.randrange(DAY, 500 * DAY)
-    tags = [(tag, created + rng.randrange(0, now - created)) for tag in rng.sample(TAGS, rng.choice((0, 0, 1, 1, 2, 3)))]
+    tags = [(tag, draws.later(rng, created, now)) for tag in rng.sample(TAGS, rng.choice((0, 0, 1, 1, 2, 3)))]
     return NationBuilderPerson(
         id=nb_id, first_name=contact.given_name, last_name=contact.family_name, emails=emails, bad_emails=bad,
         primary_email_id=None if primary is None else primary + 1,
@@ -241,7 +240,7 @@ def _new_person(nb_id: int, person, rng: random.Random, now: int) -> NationBuild
         employer=employer, support_level=rng.choice((None, 1, 2, 3, 4, 5)),
         is_volunteer=any(tag == "volunteer" for tag, _ in tags),
         email_opt_in=rng.random() < 0.8, mobile_opt_in=rng.random() < 0.5, do_not_call=rng.random() < 0.05,
-        created_at=created, updated_at=created + rng.randrange(0, now - created),
+        created_at=created, updated_at=draws.later(rng, created, now),
     )
 
 
@@ -271,7 +270,7 @@ def advance(world: World, fraction: float) -> None:
     rng = world.rng(f"{SOURCE}-advance")
     now = world.clock.now
     people = list(data.people.values())
-    for person in rng.sample(people, min(len(people), max(1, int(len(people) * fraction)))):
+    for person in pick_changes(rng, fraction, people):
         person.support_level = rng.choice((1, 2, 3, 4, 5))
         if rng.random() < 0.5:
             tag = rng.choice(TAGS)
