@@ -368,7 +368,7 @@ class ActionNetworkApi(VendorApi):
             Rule(f"{API_PREFIX}/event_campaigns/<campaign>/events/<id>/attendances", endpoint="attendances"),
         ], strict_slashes=False)
         # filtered, ordered listings of the current world version; paging slices them
-        self._listings = ListingCache()
+        self._listings = ListingCache(world)
         self._local = threading.local()  # the API root links are written against, per request
 
     def handle(self, request: Request, endpoint: str, args: dict) -> Response:
@@ -438,7 +438,7 @@ class ActionNetworkApi(VendorApi):
         if per_page < 1 or page < 1:
             raise ApiError(400, "page and per_page must be positive")
         raw_filter = request.args.get("filter")
-        key = (endpoint, parent, raw_filter, self.world.version)
+        key = (endpoint, parent, raw_filter)
 
         def build() -> tuple[list, str, object]:
             records, rel, render = self._records(endpoint, parent)

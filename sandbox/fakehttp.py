@@ -46,18 +46,20 @@ Listing = TypeVar("Listing")
 class ListingCache:
     """Filtered, ordered listings a fake has built, so that paging through one only slices it.
 
-    Callers put the world's version in the key: a listing of an older world is never served.
+    The world's version is part of every key: a listing of an older world is never served.
     Least recently used listings go first, so a sync that reads several listings in turn (dlt
     round-robins its resources; Action Network asks for every event's attendances beside the
     people) keeps the long ones. Requests arrive on many threads.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, world: World, size: int = 256) -> None:
+        self.world = world
         self.size = size
         self._listings: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, build: Callable[[], Listing]) -> Listing:
+        key = (key, self.world.version)
         with self._lock:
             if key in self._listings:
                 self._listings.move_to_end(key)

@@ -396,7 +396,7 @@ class MobilizeApi(VendorApi):
             Rule(f"{API_PREFIX}/organizations/<org_id>/attendances", endpoint="org_attendances", defaults={"auth": True}),
         ], strict_slashes=False)
         # filtered listings of the current world version; paging slices them
-        self._listings = ListingCache()
+        self._listings = ListingCache(world)
 
     def handle(self, request: Request, endpoint: str, args: dict) -> Response:
         self._authenticate(request, required=args.pop("auth", False))
@@ -405,7 +405,7 @@ class MobilizeApi(VendorApi):
         ids = {k: _integer(k, v, status=404) for k, v in args.items()}
         query = tuple(sorted((k, v) for k, v in request.args.items(multi=True)
                              if k not in ("page", "per_page", "cursor")))
-        key = (endpoint, tuple(sorted(ids.items())), query, "Authorization" in request.headers, self.world.version)
+        key = (endpoint, tuple(sorted(ids.items())), query, "Authorization" in request.headers)
         listing = self._listings.get(key, lambda: getattr(self, f"_{endpoint}")(request, **ids))
         return self._page(request, *listing)
 

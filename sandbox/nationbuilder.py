@@ -495,7 +495,7 @@ class NationBuilderApi(VendorApi):
         self._secret = secrets.token_bytes(16)
         self._cursors: dict[str, _Cursor] = {}
         # sorted ids of a filtered listing of the current world version
-        self._listings = ListingCache()
+        self._listings = ListingCache(world)
 
     def handle(self, request: Request, endpoint: str, args: dict) -> Response:
         if endpoint in ("authorize", "token"):
@@ -574,7 +574,7 @@ class NationBuilderApi(VendorApi):
                               "results": [abbreviated(self.data.people[i]) for i in page]})
 
     def _ids(self, filters: tuple[tuple[str, str], ...]) -> list[int]:
-        key = (filters, self.world.version, len(self.data.people))
+        key = (filters, len(self.data.people))
 
         def build() -> list[int]:
             checks = [_matcher(name, value) for name, value in filters]
