@@ -403,7 +403,7 @@ class ActionNetworkApi(VendorApi):
             raise ApiError(404, "Not found")
         payload = render(table[record_id])
         payload["_links"]["curies"] = self._curies()
-        return json_response(payload, headers={"Content-Type": "application/hal+json"})
+        return _hal_response(payload)
 
     # --- collections ------------------------------------------------------------------
     def _records(self, endpoint: str, parent: str | None) -> tuple[list, str, object]:
@@ -470,7 +470,7 @@ class ActionNetworkApi(VendorApi):
         links[rel] = [{"href": r["_links"]["self"]["href"]} for r in rendered]
         links["curies"] = self._curies()
         body |= {"per_page": per_page, "page": page, "_links": links, "_embedded": {rel: rendered}}
-        return json_response(body, headers={"Content-Type": "application/hal+json"})
+        return _hal_response(body)
 
     # --- rendering --------------------------------------------------------------------
     def _curies(self) -> list[dict]:
@@ -583,6 +583,10 @@ class ActionNetworkApi(VendorApi):
             "_links": {"self": self._href("event_campaigns", campaign.id),
                        "osdi:events": self._href("event_campaigns", campaign.id, "events")},
         }
+
+
+def _hal_response(payload: dict) -> Response:
+    return json_response(payload, headers={"Content-Type": "application/hal+json"})
 
 
 def _integer(name: str, raw: object) -> int:

@@ -451,14 +451,17 @@ class MobilizeApi(VendorApi):
         org = self._organization(org_id)
         return [self.data.organizations[i] for i in org.promotes], _org_json
 
+    def _reader(self, request: Request, org_id: int) -> int | None:
+        """Whose view an organization's listing shows: the organization's when the request carries
+        the key (`handle` checked it), else the public's (None). 404 for an unknown organization."""
+        self._organization(org_id)
+        return org_id if "Authorization" in request.headers else None
+
     def _events(self, request: Request) -> tuple[list, object]:
-        org_ids = [_integer("organization_id", v) for v in request.args.getlist("organization_id")]
-        sponsors = set(org_ids) if org_ids else None
-        return self._event_list(request, sponsors, requester=None)
+        return self._event_list(request, _organizations_named(request), requester=None)
 
     def _org_events(self, request: Request, org_id: int) -> tuple[list, object]:
-        self._organization(org_id)
-        requester = org_id if "Authorization" in request.headers else None
+        requester = self._reader(request, org_id)
         if "PRIVATE" in _visibilities(request) and requester is None:
             raise ApiError(403, {"detail": "You do not have permission to view private events."})
         result, render = self._event_list(request, self.data.promoters_of(org_id), requester)
@@ -513,12 +516,10 @@ class MobilizeApi(VendorApi):
         }
 
     def _deleted_events(self, request: Request) -> tuple[list, object]:
-        org_ids = {_integer("organization_id", v) for v in request.args.getlist("organization_id")}
-        return self._deleted_list(request, org_ids or None, requester=None)
+        return self._deleted_list(request, _organizations_named(request), requester=None)
 
     def _org_deleted_events(self, request: Request, org_id: int) -> tuple[list, object]:
-        self._organization(org_id)
-        requester = org_id if "Authorization" in request.headers else None
+        requester = self._reader(request, org_id)
         return self._deleted_list(request, self.data.promoters_of(org_id), requester)
 
     def _deleted_list(self, request: Request, sponsors: set[int] | None, requester: int | None) -> tuple[list, object]:
@@ -613,6 +614,11 @@ def _approval_statuses(request: Request) -> set[str]:
 
 def _integer(name: str, raw: object, status: int = 400) -> int:
     return integer_argument(raw, ApiError(status, {name: {"0": ["A valid integer is required."]}}))
+
+
+def _organizations_named(request: Request) -> set[int] | None:
+    """The organizations an `organization_id` filter names (it repeats); None when it names none: all of them."""
+    return {_integer("organization_id", v) for v in request.args.getlist("organization_id")} or None
 
 
 def _updated_since(request: Request) -> int:
