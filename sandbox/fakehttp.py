@@ -311,14 +311,11 @@ class FakeService:
         rate_limit: float | None = None,
         rate_burst: float | None = None,
         strict_window: bool = False,
-        errors: type[ApiError] = ApiError,
         port: int = 0,
         clock: Callable[[], float] | None = None,
         page_parameter: tuple[str, Callable[[str], int]] = ("page", int),
     ) -> None:
         """`clock`: the vendor's time in unix seconds, served in every response's `Date` header.
-
-        `errors`: how the vendor words the refusals this wrapper makes (429, faults).
 
         `page_parameter`: the query parameter a `next` link carries its page in, and how to read the
         page number from it (for the `loop_at_page` fault).
@@ -331,7 +328,8 @@ class FakeService:
         if rate_limit:
             self.bucket = SlidingWindowLimit(rate_limit) if strict_window else TokenBucket(rate_limit, rate_burst)
         self.requests: list[LoggedRequest] = []
-        self._error_body = errors.answer
+        # the refusals made here (429, faults) are worded as the vendor words its own
+        self._errors = handler.errors if isinstance(handler, VendorApi) else ApiError
         self._port = port
         self._handler_class = type("Handler", (_QuietHandler,), {"clock": staticmethod(clock)} if clock else {})
         self._server = None
@@ -382,18 +380,18 @@ class FakeService:
         if self.bucket is not None:
             wait = self.bucket.take()
             if wait > 0:
-                response = self._error_body(429, "rate limit exceeded")
+                response = self._errors.answer(429, "rate limit exceeded")
                 response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
                 return response
         with self._lock:
             if faults.storm_429 > 0:
                 faults.storm_429 -= 1
-                response = self._error_body(429, "rate limit storm")
+                response = self._errors.answer(429, "rate limit storm")
                 response.headers["Retry-After"] = "1"
                 return response
             if faults.error_burst > 0:
                 faults.error_burst -= 1
-                return self._error_body(503, "service unavailable")
+                return self._errors.answer(503, "service unavailable")
             if faults.html_pages > 0:
                 faults.html_pages -= 1
                 return Response(HTML_PAGE, status=200, mimetype="text/html")
@@ -403,7 +401,7 @@ class FakeService:
                 return Response(body, status=200, mimetype=mimetype)
             roll_error, roll_slow, roll_truncate = faults.roll(), faults.roll(), faults.roll()
         if roll_error < faults.error_rate:
-            return self._error_body(500 + int(roll_error * 1000) % 5, "internal server error")
+            return self._errors.answer(500 + int(roll_error * 1000) % 5, "internal server error")
         if roll_slow < faults.slow_rate:
             time.sleep(faults.slow_seconds)
         response = self.handler(request)

@@ -643,7 +643,7 @@ def _compare(value: int, op: str, bound: int) -> bool:
 def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, port: int = 0) -> FakeService:
     """A fake Mobilize API over `world`, 15 requests in any one second (call `.start()` or use `with`)."""
     return FakeService(MobilizeApi(world, api_key), name="mobilize", rate_limit=rate_limit, strict_window=True,
-                       errors=ApiError, port=port, page_parameter=("cursor", _cursor_page))
+                       port=port, page_parameter=("cursor", _cursor_page))
 
 
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:

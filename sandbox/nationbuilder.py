@@ -624,7 +624,7 @@ def serve(world: World, api_key: str, *, rate_limit: float | None = None, port: 
     `access_token_requests=None` gives access tokens that last their 24 hours, as NationBuilder's do.
     """
     api = NationBuilderApi(world, api_key, access_token_requests, accepts_bearer)
-    return FakeService(api, name=SOURCE, rate_limit=rate_limit, errors=ApiError, port=port)
+    return FakeService(api, name=SOURCE, rate_limit=rate_limit, port=port)
 
 
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:
