@@ -221,8 +221,7 @@ def generate(world: World) -> ActionNetworkData:
     for person in world.persons:
         if rng.random() >= 0.65:
             continue
-        contact = noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                      person.postal_code, rng, phone_rate=0.5)
+        contact = noise.noisy_contact(person, rng, phone_rate=0.5)
         city, region = rng.choice(CITIES)
         created = now - rng.randrange(DAY, 3 * 365 * DAY)
         custom = {name: rng.choice(values) for name, values in CUSTOM_FIELDS.items() if rng.random() < 0.3}

@@ -186,9 +186,7 @@ class _Builder:
         return full
 
     def contact(self, key: int) -> noise.Contact:
-        person = self.world.persons[key - 1]
-        return noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                   person.postal_code, self.rng)
+        return noise.noisy_contact(self.world.persons[key - 1], self.rng)
 
     def person_record(self, table: str, key: int, row: dict, at: int) -> dict:
         added = self.add(table, row, at)

@@ -269,8 +269,7 @@ def generate(world: World) -> MobilizeData:
     for person in world.persons:
         if rng.random() >= 0.6:
             continue
-        contact = noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                      person.postal_code, rng)
+        contact = noise.noisy_contact(person, rng)
         mobilize_id = 1000 + person.key
         created = now - rng.randrange(DAY, 365 * DAY)
         people[mobilize_id] = MobilizePerson(

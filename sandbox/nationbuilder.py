@@ -65,7 +65,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox import draws, fakehttp, noise
 from sandbox.fakehttp import FakeService, ListingCache, VendorApi, json_response
 from sandbox.mobilize import CITIES
-from sandbox.world import DAY, World, _ascii, generate_persons, pick_changes
+from sandbox.world import DAY, Person, World, _ascii, generate_persons, pick_changes
 
 SOURCE = "nationbuilder"
 API_PREFIX = "/api/v1"
@@ -197,9 +197,8 @@ def _address(rng: random.Random, postal_code: str | None) -> dict:
     }
 
 
-def _new_person(nb_id: int, person, rng: random.Random, now: int) -> NationBuilderPerson:  # noqa: ANN001
-    contact = noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                  person.postal_code, rng, email_rate=0.95)
+def _new_person(nb_id: int, person: Person, rng: random.Random, now: int) -> NationBuilderPerson:
+    contact = noise.noisy_contact(person, rng, email_rate=0.95)
     emails: list[str | None] = [None] * 4
     bad = [False] * 4
     free = [0, 1, 2, 3]
@@ -255,7 +254,7 @@ def generate(world: World) -> NationBuilderData:
     return data
 
 
-def _add(world: World, data: NationBuilderData, person, rng: random.Random, now: int) -> NationBuilderPerson:  # noqa: ANN001
+def _add(world: World, data: NationBuilderData, person: Person, rng: random.Random, now: int) -> NationBuilderPerson:
     data.next_id += rng.randrange(1, 4)  # deleted and merged records leave gaps
     record = _new_person(data.next_id, person, rng, now)
     data.people[record.id] = record
