@@ -199,8 +199,7 @@ def _event(rng: random.Random, now: int, campaigns: list[str]) -> AnEvent:
 
 
 def _attendance(rng: random.Random, event: AnEvent, person: AnPerson, now: int) -> AnAttendance:
-    created = max(event.created_date, person.created_date) + rng.randrange(0, DAY)
-    created = min(created, now)
+    created = min(draws.soon_after(rng, event.created_date, person.created_date), now)
     past = event.start_local + event.duration < now
     status = "declined" if rng.random() < 0.08 else ("tentative" if rng.random() < 0.05 else "accepted")
     attended = draws.attended(rng, past, cancelled=status == "declined")
@@ -264,8 +263,7 @@ def generate(world: World) -> ActionNetworkData:
         for event in rng.sample(event_list, min(len(event_list), rng.choice(range(9)))):
             data.add_attendance(_attendance(rng, event, person, now))
         for tag in rng.sample(tag_list, rng.choice((0, 0, 1, 1, 2, 3))):
-            created = max(person.created_date, tag.created_date) + rng.randrange(0, DAY)
-            created = min(created, now)
+            created = min(draws.soon_after(rng, person.created_date, tag.created_date), now)
             data.add_tagging(AnTagging(_uuid(rng), tag.id, person.id, created, created))
     return data
 

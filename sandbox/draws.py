@@ -20,6 +20,11 @@ def later(rng: random.Random, since: int, now: int) -> int:
     return since + rng.randrange(0, now - since)
 
 
+def soon_after(rng: random.Random, *moments: int) -> int:
+    """Within a day of the latest of `moments`: when someone acted on things once all of them existed."""
+    return max(moments) + rng.randrange(0, DAY)
+
+
 def rsvp_changed(rng: random.Random, created: int, now: int) -> int:
     """When a sign-up made at `created` last changed: within `RSVP_EDITABLE`, and not after `now`."""
     return created + rng.randrange(0, max(1, min(RSVP_EDITABLE, now - created)))

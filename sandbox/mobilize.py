@@ -287,7 +287,7 @@ def generate(world: World) -> MobilizeData:
             past = timeslot.end_date < now
             status = rng.choices(ATTENDANCE_STATUSES, weights=(70, 20, 10))[0]
             attended = draws.attended(rng, past, cancelled=status == "CANCELLED")
-            created = max(person.created_date, event.created_date) + rng.randrange(0, DAY)
+            created = draws.soon_after(rng, person.created_date, event.created_date)
             attendance_id = len(attendances) + 1
             attendances[attendance_id] = Attendance(
                 attendance_id, person.id, event.id, timeslot.id, attended, _referrer(rng),
