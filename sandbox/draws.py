@@ -1,7 +1,7 @@
 """Random values every vendor slice of the world draws the same way.
 
-Each helper makes exactly the draws, in the order, that the vendor modules made before they
-shared it, so a seed still gives the same world.
+What each helper draws, and in which order, is part of what a seed means: change it and every
+world built from that seed changes (tests and the benchmarks compare worlds by seed).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ def soon_after(rng: random.Random, *moments: int) -> int:
 
 
 def rsvp_changed(rng: random.Random, created: int, now: int) -> int:
-    """When a sign-up made at `created` last changed: within `RSVP_EDITABLE`, and not after `now`."""
+    """When a sign-up made at `created` last changed: within `RSVP_EDITABLE` of it and before `now`
+    (one made at or after `now` has not changed since)."""
     return created + rng.randrange(0, max(1, min(RSVP_EDITABLE, now - created)))
 
 
