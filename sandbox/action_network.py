@@ -39,14 +39,13 @@ import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timezone
-from urllib.parse import urlencode
 
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
-from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox import draws, fakehttp, noise
+from sandbox.fakehttp import (FakeService, ListingCache, VendorApi, integer_argument, json_response, page_count,
+                              page_items, page_link)
 from sandbox.mobilize import CITIES, VENUES
 from sandbox.world import DAY, World, pick_changes
 
@@ -179,16 +178,14 @@ class ActionNetworkData:
 def _event(rng: random.Random, now: int, campaigns: list[str]) -> AnEvent:
     city, region = rng.choice(CITIES)
     created = now - rng.randrange(2 * DAY, 300 * DAY)
-    start = now + rng.randrange(-120 * DAY, 120 * DAY)
-    start -= start % 1800
+    start = draws.event_start(rng, now)
     virtual = rng.random() < 0.1
     location = None if virtual else {
         "venue": rng.choice(VENUES),
-        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} Ave"],
-        "locality": city, "region": region, "postal_code": f"{rng.randrange(10000, 99999)}",
+        "address_lines": [draws.street(rng, "Ave")],
+        "locality": city, "region": region, "postal_code": draws.postal_code(rng),
         "country": "US", "language": "en",
-        "location": {"latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6),
-                     "accuracy": rng.choice(("Rooftop", "Approximate"))},
+        "location": {**draws.coordinates(rng, 6), "accuracy": rng.choice(("Rooftop", "Approximate"))},
     }
     return AnEvent(
         id=_uuid(rng), title=f"{rng.choice(EVENT_TITLES)} in {city}",
@@ -197,18 +194,17 @@ def _event(rng: random.Random, now: int, campaigns: list[str]) -> AnEvent:
         status="cancelled" if rng.random() < 0.05 else "confirmed",
         capacity=rng.choice((None, None, 10, 25, 100)),
         campaign_id=rng.choice(campaigns) if campaigns and rng.random() < 0.3 else None, hosted_by_others=False,
-        created_date=created, modified_date=created + rng.randrange(0, now - created),
+        created_date=created, modified_date=draws.later(rng, created, now),
     )
 
 
 def _attendance(rng: random.Random, event: AnEvent, person: AnPerson, now: int) -> AnAttendance:
-    created = max(event.created_date, person.created_date) + rng.randrange(0, DAY)
-    created = min(created, now)
+    created = min(draws.soon_after(rng, event.created_date, person.created_date), now)
     past = event.start_local + event.duration < now
     status = "declined" if rng.random() < 0.08 else ("tentative" if rng.random() < 0.05 else "accepted")
-    attended = (rng.random() < 0.7) if past and status != "declined" and rng.random() < 0.9 else None
+    attended = draws.attended(rng, past, cancelled=status == "declined")
     return AnAttendance(_uuid(rng), event.id, person.id, status, attended, rng.choice(REFERRERS), created,
-                        created + rng.randrange(0, max(1, min(20 * DAY, now - created))))
+                        draws.rsvp_changed(rng, created, now))
 
 
 def _not_subscribed(rng: random.Random, statuses: tuple[str, ...]) -> str:
@@ -224,8 +220,7 @@ def generate(world: World) -> ActionNetworkData:
     for person in world.persons:
         if rng.random() >= 0.65:
             continue
-        contact = noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                      person.postal_code, rng, phone_rate=0.5)
+        contact = noise.noisy_contact(person, rng, phone_rate=0.5)
         city, region = rng.choice(CITIES)
         created = now - rng.randrange(DAY, 3 * 365 * DAY)
         custom = {name: rng.choice(values) for name, values in CUSTOM_FIELDS.items() if rng.random() < 0.3}
@@ -235,7 +230,7 @@ def generate(world: World) -> ActionNetworkData:
             _not_subscribed(status_rng, PHONE_STATUSES) if status_rng.random() < 0.1 else "subscribed",
             contact.postal_code,
             city, region, ["en"] if rng.random() < 0.9 else ["es"], custom,
-            created, created + rng.randrange(0, now - created))
+            created, draws.later(rng, created, now))
         people[an_person.id] = an_person
         world.truth.append((SOURCE, an_person.id, person.key))
 
@@ -243,7 +238,7 @@ def generate(world: World) -> ActionNetworkData:
     for n in range(max(2, len(world.persons) // 400)):
         created = now - rng.randrange(30 * DAY, 400 * DAY)
         campaign = AnCampaign(_uuid(rng), f"Day of Action {n + 1}", "<p>Host an event near you.</p>",
-                              created, created + rng.randrange(0, now - created))
+                              created, draws.later(rng, created, now))
         campaigns[campaign.id] = campaign
 
     events: dict[str, AnEvent] = {}
@@ -268,8 +263,7 @@ def generate(world: World) -> ActionNetworkData:
         for event in rng.sample(event_list, min(len(event_list), rng.choice(range(9)))):
             data.add_attendance(_attendance(rng, event, person, now))
         for tag in rng.sample(tag_list, rng.choice((0, 0, 1, 1, 2, 3))):
-            created = max(person.created_date, tag.created_date) + rng.randrange(0, DAY)
-            created = min(created, now)
+            created = min(draws.soon_after(rng, person.created_date, tag.created_date), now)
             data.add_tagging(AnTagging(_uuid(rng), tag.id, person.id, created, created))
     return data
 
@@ -282,7 +276,7 @@ def advance(world: World, fraction: float) -> None:
     changes = partial(pick_changes, rng, fraction)
 
     for person in changes(list(data.people.values())):
-        person.postal_code = f"{rng.randrange(10000, 99999)}"
+        person.postal_code = draws.postal_code(rng)
         person.email_status = rng.choice(EMAIL_STATUSES)
         person.modified_date = now
     for event in changes(list(data.events.values())):
@@ -307,15 +301,11 @@ def advance(world: World, fraction: float) -> None:
 
 # --- the fake API -----------------------------------------------------------------------
 
-class ApiError(Exception):
+class ApiError(fakehttp.ApiError):
+    """Action Network's refusal: `{"error": message}`."""
+
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _error_response(status: int, message: str) -> Response:
-    return json_response({"error": message}, status)
+        super().__init__(status, {"error": message})
 
 
 _CONDITION = re.compile(r"^\s*(modified_date|created_date)\s+(gt|lt|eq)\s+'([^']+)'\s*$")
@@ -351,8 +341,10 @@ def _matches(record: object, conditions: list[tuple[str, str, int]]) -> bool:
     return True
 
 
-class ActionNetworkApi:
+class ActionNetworkApi(VendorApi):
     """The WSGI side of the fake; `FakeService` adds the rate limit and faults around it."""
+
+    vendor = SOURCE
 
     def __init__(self, world: World, api_key: str) -> None:
         self.world = world
@@ -373,34 +365,22 @@ class ActionNetworkApi:
             Rule(f"{API_PREFIX}/event_campaigns/<campaign>/events/<id>/attendances", endpoint="attendances"),
         ], strict_slashes=False)
         # filtered, ordered listings of the current world version; paging slices them
-        self._listings = ListingCache()
+        self._listings = ListingCache(world)
         self._local = threading.local()  # the API root links are written against, per request
 
-    @property
-    def data(self) -> ActionNetworkData:
-        return self.world.vendors[SOURCE]  # type: ignore[return-value]
-
-    def __call__(self, request: Request) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(request.environ).match()
-            if request.headers.get(TOKEN_HEADER) != self.api_key:
-                raise ApiError(401, "API Key invalid or not present")
-            if request.method != "GET":
-                raise ApiError(405, f"{request.method} is not supported by this sandbox")
-            self._local.base = f"{request.host_url.rstrip('/')}{API_PREFIX}"
-            if endpoint in ("person", "event", "tag", "event_campaign"):
-                return self._single(endpoint, args["id"])
-            if endpoint in UNFILTERABLE and FILTER_PARAMETER in request.args:
-                raise ApiError(400, f"filter is not supported on {endpoint.removeprefix('person_')}")
-            if endpoint == "attendances":
-                self._check_event_path(args["id"], args.get("campaign"))
-            return self._collection(request, endpoint, args.get("id"))
-        except ApiError as error:
-            return _error_response(error.status, error.message)
-        except NotFound:
-            return _error_response(404, "Not found")
-        except HTTPException as error:
-            return _error_response(error.code or 400, error.description or "bad request")
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        if request.headers.get(TOKEN_HEADER) != self.api_key:
+            raise ApiError(401, "API Key invalid or not present")
+        if request.method != "GET":
+            raise ApiError(405, f"{request.method} is not supported by this sandbox")
+        self._local.base = f"{request.host_url.rstrip('/')}{API_PREFIX}"
+        if endpoint in ("person", "event", "tag", "event_campaign"):
+            return self._single(endpoint, args["id"])
+        if endpoint in UNFILTERABLE and FILTER_PARAMETER in request.args:
+            raise ApiError(400, f"filter is not supported on {endpoint.removeprefix('person_')}")
+        if endpoint == "attendances":
+            self._check_event_path(args["id"], args.get("campaign"))
+        return self._collection(request, endpoint, args.get("id"))
 
     def _check_event_path(self, event_id: str, campaign_id: str | None) -> None:
         """An event hosted by another group is reachable only through its campaign, and only there."""
@@ -420,7 +400,7 @@ class ActionNetworkApi:
             raise ApiError(404, "Not found")
         payload = render(table[record_id])
         payload["_links"]["curies"] = self._curies()
-        return json_response(payload, headers={"Content-Type": "application/hal+json"})
+        return _hal_response(payload)
 
     # --- collections ------------------------------------------------------------------
     def _records(self, endpoint: str, parent: str | None) -> tuple[list, str, object]:
@@ -455,7 +435,7 @@ class ActionNetworkApi:
         if per_page < 1 or page < 1:
             raise ApiError(400, "page and per_page must be positive")
         raw_filter = request.args.get("filter")
-        key = (endpoint, parent, raw_filter, self.world.version)
+        key = (endpoint, parent, raw_filter)
 
         def build() -> tuple[list, str, object]:
             records, rel, render = self._records(endpoint, parent)
@@ -465,18 +445,17 @@ class ActionNetworkApi:
             return listed, rel, render
 
         listed, rel, render = self._listings.get(key, build)
-        items = listed[(page - 1) * per_page: page * per_page]
+        items = page_items(listed, page, per_page)
 
         def link(number: int) -> dict:
-            query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(number))]
-            return {"href": f"{request.base_url}?{urlencode(query)}"}
+            return {"href": page_link(request, "page", str(number))}
 
         body: dict = {}
         if endpoint == "people":
             # no totals on people (September 2016); `next` on every page that returned people
             has_next = bool(items)
         else:
-            total_pages = -(-len(listed) // per_page)
+            total_pages = page_count(len(listed), per_page)
             body |= {"total_pages": total_pages, "total_records": len(listed)}
             has_next = page < total_pages
         rendered = [render(item) for item in items]
@@ -488,7 +467,7 @@ class ActionNetworkApi:
         links[rel] = [{"href": r["_links"]["self"]["href"]} for r in rendered]
         links["curies"] = self._curies()
         body |= {"per_page": per_page, "page": page, "_links": links, "_embedded": {rel: rendered}}
-        return json_response(body, headers={"Content-Type": "application/hal+json"})
+        return _hal_response(body)
 
     # --- rendering --------------------------------------------------------------------
     def _curies(self) -> list[dict]:
@@ -603,17 +582,18 @@ class ActionNetworkApi:
         }
 
 
+def _hal_response(payload: dict) -> Response:
+    return json_response(payload, headers={"Content-Type": "application/hal+json"})
+
+
 def _integer(name: str, raw: object) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise ApiError(400, f"{name} must be an integer") from None
+    return integer_argument(raw, ApiError(400, f"{name} must be an integer"))
 
 
 def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, port: int = 0) -> FakeService:
     """A fake Action Network API over `world`, 4 requests in any one second (call `.start()` or use `with`)."""
     return FakeService(ActionNetworkApi(world, api_key), name=SOURCE, rate_limit=rate_limit, strict_window=True,
-                       error_body=_error_response, port=port, clock=lambda: world.clock.now)
+                       port=port, clock=lambda: world.clock.now)
 
 
 # pacing for a fake served without a rate limit

@@ -64,12 +64,11 @@ from typing import Callable
 from urllib.parse import quote
 
 from werkzeug.routing import Map, Rule
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
-from sandbox.fakehttp import FakeService, json_response
-from sandbox.world import DAY, World
+from sandbox import draws, noise
+from sandbox.fakehttp import ApiError, FakeService, VendorApi, has_bearer, json_response
+from sandbox.world import DAY, World, pick_changes
 
 SCHEMA_FILE = Path(__file__).with_name("controlshift_bulk_tables.sql")
 ORGANISATION_SLUG = "keystone-action"
@@ -187,9 +186,7 @@ class _Builder:
         return full
 
     def contact(self, key: int) -> noise.Contact:
-        person = self.world.persons[key - 1]
-        return noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                   person.postal_code, self.rng)
+        return noise.noisy_contact(self.world.persons[key - 1], self.rng)
 
     def person_record(self, table: str, key: int, row: dict, at: int) -> dict:
         added = self.add(table, row, at)
@@ -219,11 +216,11 @@ class _Builder:
 
     def location(self, at: int) -> dict:
         city, region, lat, lon = self.rng.choice(CITIES)
-        street = f"{self.rng.randrange(1, 9999)} {self.rng.choice(noise.FAMILY_NAMES)} St"
+        street = draws.street(self.rng)
         return self.add("locations", {
             "query": f"{street}, {city}, {region}", "latitude": f"{lat + self.rng.uniform(-0.1, 0.1):.10f}",
             "longitude": f"{lon + self.rng.uniform(-0.1, 0.1):.10f}", "street": street, "locality": city,
-            "postal_code": f"{self.rng.randrange(10000, 99999)}", "country": "US", "region": region,
+            "postal_code": draws.postal_code(self.rng), "country": "US", "region": region,
         }, at)
 
     def petition(self, user: dict, at: int) -> dict:
@@ -331,10 +328,6 @@ class _Builder:
                 self.unsubscribe(self.member(key, at), at)
 
 
-def _changes(rng: random.Random, pool: list, fraction: float) -> list:
-    return rng.sample(pool, max(1, int(len(pool) * fraction))) if pool else []
-
-
 def _day(world: World, data: ControlShiftData, start: int, end: int, keys: list[int], fraction: float,
          batches: int) -> None:
     """New rows from `keys` in `batches` incremental files between start and end, then edits and deletions."""
@@ -361,20 +354,20 @@ def write_incrementals(data: ControlShiftData, before: dict[str, set[int]], at: 
 
 def edit(world: World, data: ControlShiftData, rng: random.Random, fraction: float, at: int) -> None:
     """Updates and deletions: no incremental shows them, only the next full export."""
-    for row in _changes(rng, list(data.rows["signatures"].values()), fraction):
-        row["postcode"] = f"{rng.randrange(10000, 99999)}"
+    for row in pick_changes(rng, fraction, list(data.rows["signatures"].values())):
+        row["postcode"] = draws.postal_code(rng)
         row["updated_at"] = timestamp(at)
-    for row in _changes(rng, list(data.rows["petitions"].values()), fraction):
+    for row in pick_changes(rng, fraction, list(data.rows["petitions"].values())):
         row["title"] = f"{row['title']} (updated)"
         row["updated_at"] = timestamp(at)
-    for row in _changes(rng, list(data.rows["events"].values()), fraction):
+    for row in pick_changes(rng, fraction, list(data.rows["events"].values())):
         row["title"] = f"{row['title']} (updated)"
         row["updated_at"] = timestamp(at)
     # a member asked to be forgotten: their signature goes (the truth row stays harmless)
-    for row in _changes(rng, list(data.rows["signatures"].values()), fraction / 2):
+    for row in pick_changes(rng, fraction / 2, list(data.rows["signatures"].values())):
         del data.rows["signatures"][row["id"]]
     # a signature deleted in the admin stays in the export with deleted_at set
-    for row in _changes(rng, [r for r in data.rows["signatures"].values() if not r["deleted_at"]], fraction / 2):
+    for row in pick_changes(rng, fraction / 2, [r for r in data.rows["signatures"].values() if not r["deleted_at"]]):
         row["deleted_at"] = row["updated_at"] = timestamp(at)
 
 
@@ -428,7 +421,7 @@ def advance(world: World, fraction: float) -> None:
     now = world.clock.now
     builder = _Builder(world, data, rng)
     before = {table: set(rows) for table, rows in data.rows.items()}
-    builder.new_activity(rng.sample([p.key for p in world.persons], max(1, int(len(world.persons) * fraction))), now)
+    builder.new_activity(pick_changes(rng, fraction, [p.key for p in world.persons]), now)
     write_incrementals(data, before, now)
     edit(world, data, rng, fraction, now)
     if (now - NIGHTLY_AT) // DAY > (data.last_export_at - NIGHTLY_AT) // DAY:
@@ -460,13 +453,15 @@ def _column_json(column: str, sql_type: str) -> dict:
     return {"type": kind, "sql_type": served, "limit": limit, "nullable": True, "default_value": None}
 
 
-class ControlShiftApi:
+class ControlShiftApi(VendorApi):
     """The WSGI side of the fake; `FakeService` adds limits and faults around it.
 
     Besides the REST API it answers as the exports bucket's S3 endpoint (path-style): a signed
     link downloads its object until it expires; anything else, a listing included, is refused
     with S3's 403 `AccessDenied`, which is what an organisation without Direct AWS Access meets.
     """
+
+    vendor = "controlshift"
 
     def __init__(self, world: World, api_key: str, signing_key: bytes, bucket: str) -> None:
         self.world, self.api_key, self.signing_key, self.bucket = world, api_key, signing_key, bucket
@@ -479,27 +474,17 @@ class ControlShiftApi:
             Rule(f"/{bucket}/<path:key>", endpoint="download"),
         ])
 
-    @property
-    def data(self) -> ControlShiftData:
-        return self.world.vendors["controlshift"]  # type: ignore[return-value]
-
     def signature(self, key: str, expires: int) -> str:
         return hmac.new(self.signing_key, f"{key}:{expires}".encode(), hashlib.sha256).hexdigest()
 
-    def __call__(self, request: Request) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(request.environ).match()
-        except NotFound:
-            return json_response({"error": "Not found"}, 404)
-        except HTTPException as error:
-            return json_response({"error": error.description}, error.code or 400)
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
         if endpoint == "download":
             return self._download(request, args["key"])
         if endpoint == "bucket":
             return _access_denied("Access Denied")
         # ControlShift's own loader reads the schema without a key
-        if endpoint != "schema" and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return json_response({"error": "invalid_token", "error_description": "The access token is invalid"}, 401)
+        if endpoint != "schema" and not has_bearer(request, self.api_key):
+            raise ApiError(401, {"error": "invalid_token", "error_description": "The access token is invalid"})
         return getattr(self, f"_{endpoint}")(request)
 
     def _schema(self, request: Request) -> Response:
@@ -512,7 +497,7 @@ class ControlShiftApi:
     def _columns(self, request: Request) -> Response:
         table = request.args.get("table", "")
         if table not in self.data.columns:
-            return json_response({"error": f"unknown table {table!r}"}, 404)
+            raise ApiError.from_message(404, f"unknown table {table!r}")
         return Response(",".join(self.data.columns[table]) + "\n", mimetype="text/csv")
 
     def _organisation(self, request: Request) -> Response:
@@ -569,7 +554,7 @@ class ControlShiftService:
 
     @property
     def data(self) -> ControlShiftData:
-        return self.world.vendors["controlshift"]  # type: ignore[return-value]
+        return self.api.data
 
     @property
     def url(self) -> str:

@@ -11,6 +11,12 @@ benchmarks can count what a source actually asked for.
 The last three faults are what issue 18's adversarial probes met through a misbehaving proxy in
 front of the fakes: a `next` link cycling back to an earlier page, a 200 carrying an HTML error
 page, and a server sending 64 bytes a second.
+
+What the vendors' handlers share lives here too, so each fake module holds only what its vendor
+does differently: `VendorApi` routes a request and answers every refusal in the vendor's own
+error shape (`ApiError`, which each fake subclasses with that shape), and the small helpers for
+paging (`page_count`, `page_items`, `page_link`) and reading requests (`integer_argument`,
+`has_bearer`).
 """
 
 from __future__ import annotations
@@ -23,10 +29,15 @@ import time
 from collections import OrderedDict, deque
 from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Callable, Hashable, Iterable, TypeVar
 
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+if TYPE_CHECKING:  # the transport needs the world only to name it
+    from sandbox.world import World
 
 Handler = Callable[[Request], Response]
 Listing = TypeVar("Listing")
@@ -35,18 +46,20 @@ Listing = TypeVar("Listing")
 class ListingCache:
     """Filtered, ordered listings a fake has built, so that paging through one only slices it.
 
-    Callers put the world's version in the key: a listing of an older world is never served.
+    The world's version is part of every key: a listing of an older world is never served.
     Least recently used listings go first, so a sync that reads several listings in turn (dlt
     round-robins its resources; Action Network asks for every event's attendances beside the
     people) keeps the long ones. Requests arrive on many threads.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, world: World, size: int = 256) -> None:
+        self.world = world
         self.size = size
         self._listings: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, build: Callable[[], Listing]) -> Listing:
+        key = (key, self.world.version)
         with self._lock:
             if key in self._listings:
                 self._listings.move_to_end(key)
@@ -142,6 +155,96 @@ def json_response(payload: object, status: int = 200, headers: dict | None = Non
     return Response(json.dumps(payload), status=status, mimetype="application/json", headers=headers)
 
 
+class ApiError(Exception):
+    """A vendor's refusal: its status and the JSON body it sends.
+
+    This base class words a refusal `{"error": message}`; a fake whose vendor words them otherwise
+    subclasses it, with a constructor taking what the vendor's refusals carry and `from_message`
+    for the refusals that carry only a sentence (a rate limit, a fault, a request werkzeug could not
+    route or parse).
+    """
+
+    def __init__(self, status: int, body: object) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+    @classmethod
+    def from_message(cls, status: int, message: str) -> "ApiError":
+        return ApiError(status, {"error": message})
+
+    @classmethod
+    def answer(cls, status: int, message: str) -> Response:
+        """The vendor's response to a refusal that carries only a sentence."""
+        return cls.from_message(status, message).response()
+
+    def response(self) -> Response:
+        return json_response(self.body, self.status)
+
+
+class VendorApi:
+    """The WSGI side of a fake, which `FakeService` wraps with limits and faults.
+
+    A subclass sets `vendor` (its key in `World.vendors`), `errors` (its `ApiError`), `not_found`
+    (what the vendor says to a path it does not serve) and `routes`, and answers a routed request in
+    `handle`, raising `errors` to refuse it.
+    """
+
+    vendor: str
+    errors: type[ApiError] = ApiError
+    not_found = "Not found"
+    world: World
+    routes: Map
+
+    @property
+    def data(self):  # noqa: ANN201 - the vendor module's own data class
+        return self.world.vendors[self.vendor]
+
+    def __call__(self, request: Request) -> Response:
+        try:
+            endpoint, args = self.routes.bind_to_environ(request.environ).match()
+            return self.handle(request, endpoint, args)
+        except ApiError as error:
+            return error.response()
+        except NotFound:
+            return self.errors.answer(404, self.not_found)
+        except HTTPException as error:
+            return self.errors.answer(error.code or 400, error.description or "bad request")
+
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        raise NotImplementedError
+
+
+def integer_argument(raw: object, refusal: ApiError) -> int:
+    """`raw` read as an integer; `refusal` (worded as the vendor words it) when it is not one."""
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise refusal from None
+
+
+def has_bearer(request: Request, token: str) -> bool:
+    """Whether the request carries `Authorization: Bearer <token>`, exactly so."""
+    return request.headers.get("Authorization") == f"Bearer {token}"
+
+
+def page_count(items: int, per_page: int) -> int:
+    """How many pages of `per_page` hold `items` (0 for none)."""
+    return -(-items // per_page)
+
+
+def page_items(items: list, page: int, per_page: int) -> list:
+    """Page `page` (from 1) of `items`, `per_page` to a page: empty past the end."""
+    return items[(page - 1) * per_page: page * per_page]
+
+
+def page_link(request: Request, parameter: str, value: str, drop: tuple[str, ...] = ()) -> str:
+    """The request's URL asking for another page: its other parameters as they came (without
+    `drop`), then `parameter=value`."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k not in (parameter, *drop)]
+    return f"{request.base_url}?{urlencode(query + [(parameter, value)])}"
+
+
 class _TruncatedBody:
     """Sends the first half of a body under the full Content-Length, then drops the connection."""
 
@@ -208,7 +311,6 @@ class FakeService:
         rate_limit: float | None = None,
         rate_burst: float | None = None,
         strict_window: bool = False,
-        error_body: Callable[[int, str], Response] | None = None,
         port: int = 0,
         clock: Callable[[], float] | None = None,
         page_parameter: tuple[str, Callable[[str], int]] = ("page", int),
@@ -226,7 +328,8 @@ class FakeService:
         if rate_limit:
             self.bucket = SlidingWindowLimit(rate_limit) if strict_window else TokenBucket(rate_limit, rate_burst)
         self.requests: list[LoggedRequest] = []
-        self._error_body = error_body or (lambda status, message: json_response({"error": message}, status))
+        # the refusals made here (429, faults) are worded as the vendor words its own
+        self._errors = handler.errors if isinstance(handler, VendorApi) else ApiError
         self._port = port
         self._handler_class = type("Handler", (_QuietHandler,), {"clock": staticmethod(clock)} if clock else {})
         self._server = None
@@ -277,18 +380,18 @@ class FakeService:
         if self.bucket is not None:
             wait = self.bucket.take()
             if wait > 0:
-                response = self._error_body(429, "rate limit exceeded")
+                response = self._errors.answer(429, "rate limit exceeded")
                 response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
                 return response
         with self._lock:
             if faults.storm_429 > 0:
                 faults.storm_429 -= 1
-                response = self._error_body(429, "rate limit storm")
+                response = self._errors.answer(429, "rate limit storm")
                 response.headers["Retry-After"] = "1"
                 return response
             if faults.error_burst > 0:
                 faults.error_burst -= 1
-                return self._error_body(503, "service unavailable")
+                return self._errors.answer(503, "service unavailable")
             if faults.html_pages > 0:
                 faults.html_pages -= 1
                 return Response(HTML_PAGE, status=200, mimetype="text/html")
@@ -298,7 +401,7 @@ class FakeService:
                 return Response(body, status=200, mimetype=mimetype)
             roll_error, roll_slow, roll_truncate = faults.roll(), faults.roll(), faults.roll()
         if roll_error < faults.error_rate:
-            return self._error_body(500 + int(roll_error * 1000) % 5, "internal server error")
+            return self._errors.answer(500 + int(roll_error * 1000) % 5, "internal server error")
         if roll_slow < faults.slow_rate:
             time.sleep(faults.slow_seconds)
         response = self.handler(request)

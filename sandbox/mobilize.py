@@ -49,14 +49,13 @@ import random
 import re
 from dataclasses import dataclass, field
 from functools import partial
-from urllib.parse import urlencode
 
 from werkzeug.routing import Map, Rule
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
-from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox import draws, fakehttp, noise
+from sandbox.fakehttp import (FakeService, ListingCache, VendorApi, has_bearer, integer_argument, json_response,
+                              page_count, page_items, page_link)
 from sandbox.world import DAY, World, pick_changes
 
 API_PREFIX = "/api/v1"
@@ -198,12 +197,11 @@ def _organizations(now: int) -> dict[int, Organization]:
 def _location(rng: random.Random, city: str, region: str) -> dict:
     return {
         "venue": rng.choice(VENUES),
-        "address_lines": [f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St", rng.choice(["", "Suite 2"])],
+        "address_lines": [draws.street(rng), rng.choice(["", "Suite 2"])],
         "locality": city,
         "region": region,
-        "postal_code": f"{rng.randrange(10000, 99999)}",
-        "location": None if rng.random() < 0.05 else {
-            "latitude": round(rng.uniform(25, 48), 6), "longitude": round(rng.uniform(-122, -71), 6)},
+        "postal_code": draws.postal_code(rng),
+        "location": None if rng.random() < 0.05 else draws.coordinates(rng, 6),
     }
 
 
@@ -211,8 +209,7 @@ def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_ti
     event_type = rng.choice(EVENT_TYPES)
     city, region = rng.choice(CITIES)
     created = now - rng.randrange(2 * DAY, 300 * DAY)
-    first_start = now + rng.randrange(-120 * DAY, 120 * DAY)
-    first_start -= first_start % 1800
+    first_start = draws.event_start(rng, now)
     timeslots = []
     for n in range(rng.choice((1, 1, 2, 3, 4))):
         next_timeslot[0] += 1
@@ -228,7 +225,7 @@ def _event(event_id: int, sponsor_id: int, rng: random.Random, now: int, next_ti
         sponsor_id=sponsor_id, timeslots=timeslots, location=location,
         timezone=rng.choice(TIMEZONES), event_type=event_type,
         high_priority=rng.choice((True, False, None)),
-        created_date=created, modified_date=created + rng.randrange(0, now - created),
+        created_date=created, modified_date=draws.later(rng, created, now),
         is_virtual=virtual, visibility="PRIVATE" if rng.random() < 0.12 else "PUBLIC",
         approval_status=rng.choices(APPROVAL_STATUSES, weights=(80, 10, 6, 4))[0],
         address_visibility="PRIVATE" if location and rng.random() < 0.2 else "PUBLIC",
@@ -272,14 +269,13 @@ def generate(world: World) -> MobilizeData:
     for person in world.persons:
         if rng.random() >= 0.6:
             continue
-        contact = noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                      person.postal_code, rng)
+        contact = noise.noisy_contact(person, rng)
         mobilize_id = 1000 + person.key
         created = now - rng.randrange(DAY, 365 * DAY)
         people[mobilize_id] = MobilizePerson(
             mobilize_id, contact.given_name, contact.family_name, contact.email, contact.phone,
             contact.postal_code, rng.choice(("UNSPECIFIED", "OPT_IN", "OPT_IN", "OPT_OUT")),
-            created, created + rng.randrange(0, now - created), USER_ID_OFFSET + person.key,
+            created, draws.later(rng, created, now), USER_ID_OFFSET + person.key,
             has_person_id=created < now - 60 * DAY)
         world.truth.append(("mobilize", person_key(people[mobilize_id]), person.key))
 
@@ -290,12 +286,12 @@ def generate(world: World) -> MobilizeData:
             timeslot = rng.choice(event.timeslots)
             past = timeslot.end_date < now
             status = rng.choices(ATTENDANCE_STATUSES, weights=(70, 20, 10))[0]
-            attended = (rng.random() < 0.7) if past and status != "CANCELLED" and rng.random() < 0.9 else None
-            created = max(person.created_date, event.created_date) + rng.randrange(0, DAY)
+            attended = draws.attended(rng, past, cancelled=status == "CANCELLED")
+            created = draws.soon_after(rng, person.created_date, event.created_date)
             attendance_id = len(attendances) + 1
             attendances[attendance_id] = Attendance(
                 attendance_id, person.id, event.id, timeslot.id, attended, _referrer(rng),
-                created, created + rng.randrange(0, max(1, min(20 * DAY, now - created))), status)
+                created, draws.rsvp_changed(rng, created, now), status)
     next_ids = {"event": event_count, "timeslot": next_timeslot[0], "attendance": len(attendances),
                 "person": 1000 + len(world.persons)}
     return MobilizeData(organizations, events, deleted_events, people, attendances, next_ids)
@@ -309,7 +305,7 @@ def advance(world: World, fraction: float) -> None:
     changes = partial(pick_changes, rng, fraction)
 
     for person in changes(list(data.people.values())):
-        person.postal_code = f"{rng.randrange(10000, 99999)}"
+        person.postal_code = draws.postal_code(rng)
         person.sms_opt_in_status = rng.choice(("OPT_IN", "OPT_OUT"))
         person.modified_date = now
     for event in changes(list(data.events.values())):
@@ -335,15 +331,15 @@ def advance(world: World, fraction: float) -> None:
 
 # --- the fake API -----------------------------------------------------------------------
 
-class ApiError(Exception):
+class ApiError(fakehttp.ApiError):
+    """Mobilize's refusal: `{"data": null, "error": {…}}`, the error a `detail` or the offending fields."""
+
     def __init__(self, status: int, error: dict) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
+        super().__init__(status, {"data": None, "error": error})
 
-
-def _error_response(status: int, message: str) -> Response:
-    return json_response({"data": None, "error": {"detail": message}}, status)
+    @classmethod
+    def from_message(cls, status: int, message: str) -> "ApiError":
+        return cls(status, {"detail": message})
 
 
 def _org_json(org: Organization) -> dict:
@@ -378,8 +374,12 @@ def _person_json(person: MobilizePerson) -> dict:
     }
 
 
-class MobilizeApi:
+class MobilizeApi(VendorApi):
     """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
+
+    vendor = "mobilize"
+    errors = ApiError
+    not_found = "Not found."
 
     def __init__(self, world: World, api_key: str) -> None:
         self.world = world
@@ -395,36 +395,23 @@ class MobilizeApi:
             Rule(f"{API_PREFIX}/organizations/<org_id>/attendances", endpoint="org_attendances", defaults={"auth": True}),
         ], strict_slashes=False)
         # filtered listings of the current world version; paging slices them
-        self._listings = ListingCache()
+        self._listings = ListingCache(world)
 
-    @property
-    def data(self) -> MobilizeData:
-        return self.world.vendors["mobilize"]  # type: ignore[return-value]
-
-    def __call__(self, request: Request) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(request.environ).match()
-            self._authenticate(request, required=args.pop("auth", False))
-            if request.method != "GET":
-                raise ApiError(405, {"detail": f'Method "{request.method}" not allowed.'})
-            ids = {k: _integer(k, v, status=404) for k, v in args.items()}
-            query = tuple(sorted((k, v) for k, v in request.args.items(multi=True)
-                                 if k not in ("page", "per_page", "cursor")))
-            key = (endpoint, tuple(sorted(ids.items())), query, "Authorization" in request.headers, self.world.version)
-            listing = self._listings.get(key, lambda: getattr(self, f"_{endpoint}")(request, **ids))
-            return self._page(request, *listing)
-        except ApiError as error:
-            return json_response({"data": None, "error": error.error}, error.status)
-        except NotFound:
-            return _error_response(404, "Not found.")
-        except HTTPException as error:
-            return _error_response(error.code or 400, error.description or "bad request")
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        self._authenticate(request, required=args.pop("auth", False))
+        if request.method != "GET":
+            raise ApiError(405, {"detail": f'Method "{request.method}" not allowed.'})
+        ids = {k: _integer(k, v, status=404) for k, v in args.items()}
+        query = tuple(sorted((k, v) for k, v in request.args.items(multi=True)
+                             if k not in ("page", "per_page", "cursor")))
+        key = (endpoint, tuple(sorted(ids.items())), query, "Authorization" in request.headers)
+        listing = self._listings.get(key, lambda: getattr(self, f"_{endpoint}")(request, **ids))
+        return self._page(request, *listing)
 
     def _authenticate(self, request: Request, required: bool) -> None:
-        header = request.headers.get("Authorization")
-        if header is None and not required:
+        if "Authorization" not in request.headers and not required:
             return
-        if header != f"Bearer {self.api_key}":
+        if not has_bearer(request, self.api_key):
             raise ApiError(403, {"detail": "Authentication credentials were not provided or are invalid."})
 
     # --- paging and filters ---------------------------------------------------------
@@ -434,19 +421,18 @@ class MobilizeApi:
             _integer("page", request.args.get("page", 1), status=404)
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ApiError(400, {"per_page": [f"Ensure this value is between 1 and {MAX_PER_PAGE}."]})
-        last_page = max(1, -(-len(items) // per_page))
+        last_page = max(1, page_count(len(items), per_page))
         if page < 1 or page > last_page:
             raise ApiError(404, {"detail": "Invalid page."})
 
         def link(number: int) -> str:
-            query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "cursor")]
-            return f"{request.base_url}?{urlencode(query + [('cursor', _cursor(number))])}"
+            return page_link(request, "cursor", _cursor(number), drop=("page",))
 
         return json_response({
             "count": len(items),
             "next": link(page + 1) if page < last_page else None,
             "previous": link(page - 1) if page > 1 else None,
-            "data": [render(item) for item in items[(page - 1) * per_page: page * per_page]],
+            "data": [render(item) for item in page_items(items, page, per_page)],
         })
 
     def _organization(self, org_id: int) -> Organization:
@@ -464,14 +450,17 @@ class MobilizeApi:
         org = self._organization(org_id)
         return [self.data.organizations[i] for i in org.promotes], _org_json
 
+    def _reader(self, request: Request, org_id: int) -> int | None:
+        """Whose view an organization's listing shows: the organization's when the request carries
+        the key (`handle` checked it), else the public's (None). 404 for an unknown organization."""
+        self._organization(org_id)
+        return org_id if "Authorization" in request.headers else None
+
     def _events(self, request: Request) -> tuple[list, object]:
-        org_ids = [_integer("organization_id", v) for v in request.args.getlist("organization_id")]
-        sponsors = set(org_ids) if org_ids else None
-        return self._event_list(request, sponsors, requester=None)
+        return self._event_list(request, _organizations_named(request), requester=None)
 
     def _org_events(self, request: Request, org_id: int) -> tuple[list, object]:
-        self._organization(org_id)
-        requester = org_id if "Authorization" in request.headers else None
+        requester = self._reader(request, org_id)
         if "PRIVATE" in _visibilities(request) and requester is None:
             raise ApiError(403, {"detail": "You do not have permission to view private events."})
         result, render = self._event_list(request, self.data.promoters_of(org_id), requester)
@@ -526,12 +515,10 @@ class MobilizeApi:
         }
 
     def _deleted_events(self, request: Request) -> tuple[list, object]:
-        org_ids = {_integer("organization_id", v) for v in request.args.getlist("organization_id")}
-        return self._deleted_list(request, org_ids or None, requester=None)
+        return self._deleted_list(request, _organizations_named(request), requester=None)
 
     def _org_deleted_events(self, request: Request, org_id: int) -> tuple[list, object]:
-        self._organization(org_id)
-        requester = org_id if "Authorization" in request.headers else None
+        requester = self._reader(request, org_id)
         return self._deleted_list(request, self.data.promoters_of(org_id), requester)
 
     def _deleted_list(self, request: Request, sponsors: set[int] | None, requester: int | None) -> tuple[list, object]:
@@ -625,10 +612,12 @@ def _approval_statuses(request: Request) -> set[str]:
 
 
 def _integer(name: str, raw: object, status: int = 400) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        raise ApiError(status, {name: {"0": ["A valid integer is required."]}}) from None
+    return integer_argument(raw, ApiError(status, {name: {"0": ["A valid integer is required."]}}))
+
+
+def _organizations_named(request: Request) -> set[int] | None:
+    """The organizations an `organization_id` filter names (it repeats); None when it names none: all of them."""
+    return {_integer("organization_id", v) for v in request.args.getlist("organization_id")} or None
 
 
 def _updated_since(request: Request) -> int:
@@ -653,7 +642,7 @@ def _compare(value: int, op: str, bound: int) -> bool:
 def serve(world: World, api_key: str, *, rate_limit: float | None = RATE_LIMIT, port: int = 0) -> FakeService:
     """A fake Mobilize API over `world`, 15 requests in any one second (call `.start()` or use `with`)."""
     return FakeService(MobilizeApi(world, api_key), name="mobilize", rate_limit=rate_limit, strict_window=True,
-                       error_body=_error_response, port=port, page_parameter=("cursor", _cursor_page))
+                       port=port, page_parameter=("cursor", _cursor_page))
 
 
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:

@@ -59,14 +59,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import noise
-from sandbox.fakehttp import FakeService, ListingCache, json_response
+from sandbox import draws, fakehttp, noise
+from sandbox.fakehttp import FakeService, ListingCache, VendorApi, json_response
 from sandbox.mobilize import CITIES
-from sandbox.world import DAY, World, _ascii, generate_persons
+from sandbox.world import DAY, Person, World, _ascii, generate_persons, pick_changes
 
 SOURCE = "nationbuilder"
 API_PREFIX = "/api/v1"
@@ -191,17 +190,15 @@ class NationBuilderData:
 def _address(rng: random.Random, postal_code: str | None) -> dict:
     city, state = rng.choice(CITIES)
     return {
-        "address1": f"{rng.randrange(1, 9999)} {rng.choice(noise.FAMILY_NAMES)} St",
+        "address1": draws.street(rng),
         "address2": rng.choice((None, None, "Apt 2", "Unit B")), "address3": None,
         "city": city, "state": state, "country_code": "US",
-        "zip": postal_code or f"{rng.randrange(10000, 99999)}",
-        "lat": round(rng.uniform(25, 48), 4), "lng": round(rng.uniform(-122, -71), 4),
+        "zip": postal_code or draws.postal_code(rng), **draws.coordinates(rng, 4, names=("lat", "lng")),
     }
 
 
-def _new_person(nb_id: int, person, rng: random.Random, now: int) -> NationBuilderPerson:  # noqa: ANN001
-    contact = noise.noisy_contact(person.given_name, person.family_name, person.email, person.phone,
-                                  person.postal_code, rng, email_rate=0.95)
+def _new_person(nb_id: int, person: Person, rng: random.Random, now: int) -> NationBuilderPerson:
+    contact = noise.noisy_contact(person, rng, email_rate=0.95)
     emails: list[str | None] = [None] * 4
     bad = [False] * 4
     free = [0, 1, 2, 3]
@@ -230,7 +227,7 @@ def _new_person(nb_id: int, person, rng: random.Random, now: int) -> NationBuild
         addresses["mailing_address"] = _address(rng, contact.postal_code)
     mobile = contact.phone if contact.phone and rng.random() < 0.6 else None
     created = now - rng.randrange(DAY, 500 * DAY)
-    tags = [(tag, created + rng.randrange(0, now - created)) for tag in rng.sample(TAGS, rng.choice((0, 0, 1, 1, 2, 3)))]
+    tags = [(tag, draws.later(rng, created, now)) for tag in rng.sample(TAGS, rng.choice((0, 0, 1, 1, 2, 3)))]
     return NationBuilderPerson(
         id=nb_id, first_name=contact.given_name, last_name=contact.family_name, emails=emails, bad_emails=bad,
         primary_email_id=None if primary is None else primary + 1,
@@ -242,7 +239,7 @@ def _new_person(nb_id: int, person, rng: random.Random, now: int) -> NationBuild
         employer=employer, support_level=rng.choice((None, 1, 2, 3, 4, 5)),
         is_volunteer=any(tag == "volunteer" for tag, _ in tags),
         email_opt_in=rng.random() < 0.8, mobile_opt_in=rng.random() < 0.5, do_not_call=rng.random() < 0.05,
-        created_at=created, updated_at=created + rng.randrange(0, now - created),
+        created_at=created, updated_at=draws.later(rng, created, now),
     )
 
 
@@ -257,7 +254,7 @@ def generate(world: World) -> NationBuilderData:
     return data
 
 
-def _add(world: World, data: NationBuilderData, person, rng: random.Random, now: int) -> NationBuilderPerson:  # noqa: ANN001
+def _add(world: World, data: NationBuilderData, person: Person, rng: random.Random, now: int) -> NationBuilderPerson:
     data.next_id += rng.randrange(1, 4)  # deleted and merged records leave gaps
     record = _new_person(data.next_id, person, rng, now)
     data.people[record.id] = record
@@ -272,7 +269,7 @@ def advance(world: World, fraction: float) -> None:
     rng = world.rng(f"{SOURCE}-advance")
     now = world.clock.now
     people = list(data.people.values())
-    for person in rng.sample(people, min(len(people), max(1, int(len(people) * fraction)))):
+    for person in pick_changes(rng, fraction, people):
         person.support_level = rng.choice((1, 2, 3, 4, 5))
         if rng.random() < 0.5:
             tag = rng.choice(TAGS)
@@ -450,16 +447,17 @@ class OAuthServer:
 
 # --- the fake API -----------------------------------------------------------------------------
 
-class ApiError(Exception):
+class ApiError(fakehttp.ApiError):
+    """NationBuilder's refusal: `{"code": …, "message": …}`, the code naming the kind of error."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(status, {"code": code, "message": message})
 
-
-def _error_response(status: int, message: str) -> Response:
-    code = {401: "unauthorized", 404: "not_found", 429: "rate_limit_exceeded"}.get(
-        status, "server_error" if status >= 500 else "bad_request")
-    return json_response({"code": code, "message": message}, status)
+    @classmethod
+    def from_message(cls, status: int, message: str) -> "ApiError":
+        code = {401: "unauthorized", 404: "not_found", 429: "rate_limit_exceeded"}.get(
+            status, "server_error" if status >= 500 else "bad_request")
+        return cls(status, code, message)
 
 
 @dataclass(frozen=True)
@@ -472,8 +470,12 @@ class _Cursor:
     limit: int
 
 
-class NationBuilderApi:
+class NationBuilderApi(VendorApi):
     """The WSGI side of the fake; `FakeService` adds limits and faults around it."""
+
+    vendor = SOURCE
+    errors = ApiError
+    not_found = "Record not found"
 
     def __init__(self, world: World, legacy_token: str, access_token_requests: int | None = ACCESS_TOKEN_REQUESTS,
                  accepts_bearer: bool = True) -> None:
@@ -492,29 +494,17 @@ class NationBuilderApi:
         self._secret = secrets.token_bytes(16)
         self._cursors: dict[str, _Cursor] = {}
         # sorted ids of a filtered listing of the current world version
-        self._listings = ListingCache()
+        self._listings = ListingCache(world)
 
-    @property
-    def data(self) -> NationBuilderData:
-        return self.world.vendors[SOURCE]  # type: ignore[return-value]
-
-    def __call__(self, request: Request) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(request.environ).match()
-            if endpoint in ("authorize", "token"):
-                return getattr(self.oauth, endpoint)(request)
-            if not self.oauth.admits(self._token(request)):
-                raise ApiError(401, "unauthorized", "You are not authorized to access this content. "
-                                                    "Your access token may be missing or invalid.")
-            if request.method != "GET":
-                raise ApiError(405, "method_not_allowed", f"{request.method} is not supported by the sandbox")
-            return getattr(self, f"_{endpoint}")(request, **args)
-        except ApiError as error:
-            return json_response({"code": error.code, "message": error.message}, error.status)
-        except NotFound:
-            return _error_response(404, "Record not found")
-        except HTTPException as error:
-            return _error_response(error.code or 400, error.description or "bad request")
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        if endpoint in ("authorize", "token"):
+            return getattr(self.oauth, endpoint)(request)
+        if not self.oauth.admits(self._token(request)):
+            raise ApiError(401, "unauthorized", "You are not authorized to access this content. "
+                                                "Your access token may be missing or invalid.")
+        if request.method != "GET":
+            raise ApiError(405, "method_not_allowed", f"{request.method} is not supported by the sandbox")
+        return getattr(self, f"_{endpoint}")(request, **args)
 
     def _token(self, request: Request) -> str | None:
         scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
@@ -583,7 +573,7 @@ class NationBuilderApi:
                               "results": [abbreviated(self.data.people[i]) for i in page]})
 
     def _ids(self, filters: tuple[tuple[str, str], ...]) -> list[int]:
-        key = (filters, self.world.version, len(self.data.people))
+        key = (filters, len(self.data.people))
 
         def build() -> list[int]:
             checks = [_matcher(name, value) for name, value in filters]
@@ -633,7 +623,7 @@ def serve(world: World, api_key: str, *, rate_limit: float | None = None, port: 
     `access_token_requests=None` gives access tokens that last their 24 hours, as NationBuilder's do.
     """
     api = NationBuilderApi(world, api_key, access_token_requests, accepts_bearer)
-    return FakeService(api, name=SOURCE, rate_limit=rate_limit, error_body=_error_response, port=port)
+    return FakeService(api, name=SOURCE, rate_limit=rate_limit, port=port)
 
 
 def client_env(service: FakeService, api_key: str) -> dict[str, str]:

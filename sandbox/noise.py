@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the world imports its noise: the person is named here, not imported
+    from sandbox.world import Person
 
 # given name -> the short forms people sign up with
 NICKNAMES: dict[str, tuple[str, ...]] = {
@@ -142,11 +146,7 @@ def noisy_given_name(given_name: str, rng: random.Random) -> str:
 
 
 def noisy_contact(
-    given_name: str,
-    family_name: str,
-    email: str,
-    phone: str,
-    postal_code: str,
+    person: Person,
     rng: random.Random,
     *,
     email_rate: float = 1.0,
@@ -154,13 +154,13 @@ def noisy_contact(
     postal_rate: float = 0.8,
 ) -> Contact:
     """A tool's copy of a person: usually recognisable, rarely identical."""
-    family = typo(family_name, rng) if rng.random() < 0.02 else family_name
+    family = typo(person.family_name, rng) if rng.random() < 0.02 else person.family_name
     if rng.random() < 0.05:
         family = family.upper()
     return Contact(
-        given_name=noisy_given_name(given_name, rng),
+        given_name=noisy_given_name(person.given_name, rng),
         family_name=family,
-        email=noisy_email(email, rng) if rng.random() < email_rate else None,
-        phone=format_phone(phone, rng) if rng.random() < phone_rate else None,
-        postal_code=postal_code if rng.random() < postal_rate else None,
+        email=noisy_email(person.email, rng) if rng.random() < email_rate else None,
+        phone=format_phone(person.phone, rng) if rng.random() < phone_rate else None,
+        postal_code=person.postal_code if rng.random() < postal_rate else None,
     )
