@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator
 
 import duckdb
@@ -55,6 +57,15 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
         for key, value in running.env().items():
             monkeypatch.setenv(key, value)
         yield running
+
+
+@pytest.fixture
+def stopped_fake_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fakes' clock stands still: requests a test sends one after another all arrive in the same
+    instant as far as a fake's rate limit can tell, however slowly a loaded machine sends them."""
+    from sandbox import fakehttp
+
+    monkeypatch.setattr(fakehttp, "time", SimpleNamespace(monotonic=lambda: 0.0, sleep=time.sleep))
 
 
 @pytest.fixture
