@@ -23,6 +23,17 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["DBT_LOG_PATH"] = f"logs/{worker}"
 
 
+# a test on these runs real syncs (the demo warehouse: syncs and a dbt build), so it is an integration
+# test wherever it lives; `make test-fast` leaves integration tests out
+PIPELINE_FIXTURES = {"demo_warehouse", "sandbox"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture
 def report(request: pytest.FixtureRequest):  # noqa: ANN201
     """Prints a line in the test run's summary: figures a test measured, shown even when it passes.

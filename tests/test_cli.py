@@ -14,6 +14,7 @@ from sandbox.world import build_world
 from tests.conftest import query
 
 
+@pytest.mark.integration
 def test_demo_builds_a_queryable_warehouse_and_says_where_it_is(tmp_path, monkeypatch, capfd, no_source_config):
     warehouse = tmp_path / "demo.duckdb"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))

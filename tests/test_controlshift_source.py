@@ -14,6 +14,8 @@ from sandbox.world import build_world
 from pipelines.sources.controlshift import BulkDataSource, TableWriter, duckdb_type
 from tests.conftest import query, table_rows
 
+pytestmark = pytest.mark.integration
+
 KEY = "test-controlshift-key"
 
 

@@ -24,6 +24,8 @@ from sandbox import Sandbox
 from sandbox.world import VENDORS
 from tests.conftest import compare_schemas
 
+pytestmark = pytest.mark.integration
+
 TOTAL_KILLS = 20
 KILL_SEED = int(os.environ.get("CRASH_RESUME_SEED", "20261123"))
 

@@ -11,6 +11,8 @@ from sandbox import Sandbox
 from sandbox.world import VENDORS
 from tests.conftest import compare_schemas
 
+pytestmark = pytest.mark.integration
+
 # retry budgets and timeouts are configuration: short ones keep the test quick
 QUICK_RETRIES = {"BACKOFF_FACTOR": "0.05", "TIMEOUT": "1", "MAX_ATTEMPTS": "8"}
 # small pages: many requests, so that a 10% fault rate hits every source many times
