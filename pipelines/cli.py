@@ -21,6 +21,7 @@ from pipelines.runner import SyncResult, sync, transform
 from pipelines.sources import SOURCES
 from pipelines.sql import identifier
 from pipelines.report import report_path
+from pipelines.runlog import runlog_path
 from pipelines.warehouse import (MARTS_SCHEMA, WarehouseBusy, pipelines_dir, snapshot_path, warehouse_path,
                                   writer_lock)
 
@@ -119,7 +120,11 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
-    """Removes the previous demo's warehouse; refuses to touch any other DuckDB file."""
+    """Removes the previous demo's warehouse and run log; refuses to touch any other DuckDB file.
+
+    The run log goes too: against a previous demo's row counts, a smaller or other world would look
+    like tables that lost their rows, and the transform would refuse to build the marts.
+    """
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as con:
             is_demo = con.execute(
@@ -130,6 +135,7 @@ def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
                    "Point WAREHOUSE_PATH at another file for the demo.")
             return False
         warehouse.unlink()
+        runlog_path(warehouse).unlink(missing_ok=True)
         shutil.rmtree(pipelines_dir(warehouse), ignore_errors=True)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
