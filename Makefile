@@ -15,7 +15,7 @@ export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 
 # sync-% is a pattern rule and must stay off this list: make never searches implicit rules for a
 # phony target, so `make sync-mobilize` would do nothing. FORCE makes it run every time instead.
-.PHONY: help install demo test bench sync transform sandbox clean \
+.PHONY: help install demo test test-fast bench sync transform sandbox clean \
 	status schedule freshness docs docs-serve sql export report chromium FORCE
 DOCS_PORT ?= 8080
 DBT := $(BIN)/dbt --no-use-colors
@@ -24,6 +24,7 @@ DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 help:
 	@echo "make demo        sandbox -> sync every source -> marts -> summary (PEOPLE=$(PEOPLE))"
 	@echo "make test        install and run the whole test suite"
+	@echo "make test-fast   the unit-level tests only (no sync, no dbt build): the edit loop"
 	@echo "make sync        sync configured sources, then build the marts"
 	@echo "make sync-<src>  one source: $(SOURCES) (SYNC_ARGS=--no-transform to skip the marts)"
 	@echo "make transform   dbt build on $(WAREHOUSE_PATH)"
@@ -49,6 +50,11 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED) chromium
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# tests marked `integration` (real syncs, dbt builds) are left out; these are short and mostly wait on
+# fakes, so two workers spread them test by test
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest -n 2 -m "not integration"
 
 # the run report's render test needs headless Chromium: install Debian's package when it is
 # missing and we may (root with apt-get); otherwise that one test skips and says why

@@ -26,6 +26,7 @@ from pipelines.redact import redact_process_output
 from pipelines.runner import SyncResult, dbt, sync, transform
 from pipelines.schedule import cron_lines
 from pipelines.sources import SOURCES
+from pipelines.runlog import runlog_path
 from pipelines.summary import demo_summary, finish_sync
 from pipelines.warehouse import (WarehouseBusy, bi_database, export_marts, loaded_schemas, pipelines_dir, warehouse_path,
                                   writer_lock)
@@ -84,7 +85,11 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
-    """Removes the previous demo's warehouse; refuses to touch any other DuckDB file."""
+    """Removes the previous demo's warehouse and run log; refuses to touch any other DuckDB file.
+
+    The run log goes too: against a previous demo's row counts, a smaller or other world would look
+    like tables that lost their rows, and the transform would refuse to build the marts.
+    """
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as con:
             is_demo = con.execute(
@@ -95,6 +100,7 @@ def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
                    "Point WAREHOUSE_PATH at another file for the demo.")
             return False
         warehouse.unlink()
+        runlog_path(warehouse).unlink(missing_ok=True)
         shutil.rmtree(pipelines_dir(warehouse), ignore_errors=True)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:

@@ -533,7 +533,7 @@ def _quiet_moto_server():  # noqa: ANN202 - a ThreadedMotoServer
             app = DomainDispatcherApplication(create_backend_app)
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietHandler)
             self._server_ready_event.set()
-            self._server.serve_forever()
+            self._server.serve_forever(poll_interval=0.05)  # stop() waits a poll, as FakeService's
 
     return QuietServer(ip_address="127.0.0.1", port=0, verbose=False)
 

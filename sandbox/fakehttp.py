@@ -341,7 +341,10 @@ class FakeService:
     def start(self) -> "FakeService":
         self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True,
                                    request_handler=self._handler_class)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True)
+        # stop() waits for the serving loop's next poll: at the default half second, the hundreds of
+        # fakes the test suite starts and stops would idle for minutes
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"fake-{self.name}", daemon=True)
         self._thread.start()
         return self
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator
 
 import duckdb
@@ -19,6 +23,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if worker:
         os.environ["DBT_TARGET_PATH"] = f"target/{worker}"
         os.environ["DBT_LOG_PATH"] = f"logs/{worker}"
+
+
+# a test on these runs real syncs (the demo warehouse: syncs and a dbt build), so it is an integration
+# test wherever it lives; `make test-fast` leaves integration tests out
+PIPELINE_FIXTURES = {"demo_warehouse", "sandbox"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+    # files with integration tests first, each file's tests in their own order: `make test` hands out
+    # whole files in this order, so the long ones start early and the short ones fill in at the end
+    slow_files = {item.path for item in items if item.get_closest_marker("integration")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture
@@ -55,6 +74,15 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
         for key, value in running.env().items():
             monkeypatch.setenv(key, value)
         yield running
+
+
+@pytest.fixture
+def stopped_fake_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fakes' clock stands still: requests a test sends one after another all arrive in the same
+    instant as far as a fake's rate limit can tell, however slowly a loaded machine sends them."""
+    from sandbox import fakehttp
+
+    monkeypatch.setattr(fakehttp, "time", SimpleNamespace(monotonic=lambda: 0.0, sleep=time.sleep))
 
 
 @pytest.fixture
@@ -115,18 +143,38 @@ def compare_schemas(clean: Path, other: Path, schema: str) -> tuple[int, int, li
     return lost, duplicated, missing
 
 
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One small demo warehouse (sandbox -> sync -> marts -> run report), shared read-only by tests."""
+def _build_demo(warehouse: Path) -> None:
     from pipelines.cli import main
 
-    warehouse = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as patch:
         for key in [k for k in os.environ if k.startswith(("SOURCES__", "STATUS__"))]:
             patch.delenv(key)
         patch.setenv("WAREHOUSE_PATH", str(warehouse))
         assert main(["--quiet", "demo", "--people", "150", "--seed", "5", "--no-rate-limits"]) == 0
-    return warehouse
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small demo warehouse (sandbox -> sync -> marts -> run report), shared read-only by tests.
+
+    A demo is a full sync and a dbt build: under pytest-xdist the first worker to ask builds it in
+    the run's shared temporary folder while the others wait on a lock, and each worker gets a copy
+    of the folder (its own files, so one worker's dbt or exports never meet another's).
+    """
+    folder = tmp_path_factory.mktemp("demo")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _build_demo(folder / "warehouse.duckdb")
+        return folder / "warehouse.duckdb"
+    run_folder = tmp_path_factory.getbasetemp().parent  # one per run, shared by its workers
+    built = run_folder / "demo"
+    with open(run_folder / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (run_folder / "demo.built").exists():
+            shutil.rmtree(built, ignore_errors=True)  # what a worker whose build failed left
+            _build_demo(built / "warehouse.duckdb")
+            (run_folder / "demo.built").touch()
+    shutil.copytree(built, folder, dirs_exist_ok=True)
+    return folder / "warehouse.duckdb"
 
 
 # `make test` must pass or fail the same way every time: hypothesis derives its examples from each

@@ -117,7 +117,7 @@ def test_advance_changes_records_and_their_modified_date():
     assert any(a.modified_date == now and a.created_date < now for a in data.attendances.values())
 
 
-def test_a_fifth_request_in_any_one_second_is_answered_429():
+def test_a_fifth_request_in_any_one_second_is_answered_429(stopped_fake_clock):
     world = build_world(people=50, seed=2)
     with action_network.serve(world, KEY) as service:
         statuses = [requests.get(f"{service.url}/api/v2/tags", headers={"OSDI-API-Token": KEY}, timeout=5)

@@ -9,6 +9,8 @@ from sandbox import action_network
 from sandbox.world import build_world
 from tests.conftest import query
 
+pytestmark = pytest.mark.integration
+
 KEY = "an-marts-key"
 
 

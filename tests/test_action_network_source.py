@@ -13,6 +13,8 @@ from pipelines.sources.action_network import action_network_id, odata_after
 from pipelines.sources.http import HAL_RECORDS, HalNextLinkPaginator, HttpPolicy, VendorClient
 from tests.conftest import query, table_rows
 
+pytestmark = pytest.mark.integration
+
 KEY = "an-test-key"
 TABLES = ("people", "events", "attendances", "tags", "taggings", "event_campaigns")
 

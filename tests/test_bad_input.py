@@ -6,8 +6,12 @@ still build: a bad record never crashes a run and never vanishes.
 
 from __future__ import annotations
 
+import pytest
+
 from pipelines.runner import sync, transform
 from tests.conftest import query
+
+pytestmark = pytest.mark.integration
 
 HUGE = "Ä" * 2_000_000
 

@@ -19,6 +19,8 @@ from sandbox import controlshift
 from sandbox.world import build_world
 from tests.conftest import query
 
+pytestmark = pytest.mark.integration
+
 KEY = "test-controlshift-key"
 FIRST_ID = 900_000
 

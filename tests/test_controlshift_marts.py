@@ -9,6 +9,8 @@ from pipelines.runner import sync, transform
 from sandbox import Sandbox
 from tests.conftest import query
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):  # noqa: ANN001, ANN201

@@ -15,6 +15,8 @@ from pipelines.sources.controlshift.loader import BulkDataSource
 from pipelines.sources.controlshift.tables import TableWriter, duckdb_type
 from tests.conftest import query, table_rows
 
+pytestmark = pytest.mark.integration
+
 KEY = "test-controlshift-key"
 
 

@@ -19,6 +19,8 @@ from sandbox import controlshift
 from sandbox.world import build_world
 from tests.conftest import compare_schemas, query, table_rows
 
+pytestmark = pytest.mark.integration
+
 SECRET = "whsec-webhook-only"
 KEY = "test-controlshift-key"
 

@@ -11,6 +11,8 @@ from sandbox import Sandbox
 from sandbox.world import VENDORS
 from tests.conftest import compare_schemas
 
+pytestmark = pytest.mark.integration
+
 # retry budgets and timeouts are configuration: short ones keep the test quick
 QUICK_RETRIES = {"BACKOFF_FACTOR": "0.05", "TIMEOUT": "1", "MAX_ATTEMPTS": "8"}
 # small pages: many requests, so that a 10% fault rate hits every source many times
@@ -31,7 +33,7 @@ def _sync_all(warehouse: Path) -> list:
 
 def test_ten_percent_server_errors_a_429_storm_stalls_and_cut_bodies_end_with_exact_data(tmp_path, report):
     clean, faulty = tmp_path / "clean.duckdb", tmp_path / "faulty.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=200, seed=9, throttled=False) as sandbox:
+    with pytest.MonkeyPatch.context() as patch, Sandbox(people=120, seed=9, throttled=False) as sandbox:
         _configure(sandbox, patch, **QUICK_RETRIES, **SMALL_PAGES)
         assert all(r.status == "loaded" for r in _sync_all(clean))
         for service in sandbox.services.values():
@@ -52,7 +54,7 @@ def test_ten_percent_server_errors_a_429_storm_stalls_and_cut_bodies_end_with_ex
 
 def test_a_run_that_exhausts_its_retries_fails_clearly_and_leaves_state_unadvanced(tmp_path):
     clean, retried = tmp_path / "clean.duckdb", tmp_path / "retried.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=150, seed=4, throttled=False) as sandbox:
+    with pytest.MonkeyPatch.context() as patch, Sandbox(people=80, seed=4, throttled=False) as sandbox:
         _configure(sandbox, patch, BACKOFF_FACTOR="0.01", MAX_ATTEMPTS="2")
         assert all(r.status == "loaded" for r in _sync_all(retried) + _sync_all(clean))
         sandbox.world.advance(0.1)

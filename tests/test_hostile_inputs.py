@@ -19,6 +19,8 @@ from sandbox import Sandbox
 from sandbox.fakehttp import FakeService, json_response
 from pipelines.sources.http import HttpPolicy, PagingLoopError, VendorClient, VendorHttpError
 
+pytestmark = pytest.mark.integration
+
 # a listing that loops is stopped long before this; the old code was not, and would run forever
 RUNAWAY_REQUESTS = 400
 

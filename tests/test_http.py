@@ -124,7 +124,7 @@ def test_gives_up_after_the_retry_budget_with_a_clear_error():
         assert service.count() == 3
 
 
-def test_fake_rate_limit_answers_429_with_retry_after():
+def test_fake_rate_limit_answers_429_with_retry_after(stopped_fake_clock):
     with _echo_service(rate_limit=2) as service:
         import requests
 

@@ -15,6 +15,8 @@ from pipelines.cli import main
 from sandbox.hub_keys import HubWorld, write_signatures
 from tests.conftest import query
 
+pytestmark = pytest.mark.integration
+
 WORLD = HubWorld(rows=3000, people=1000, given_names=20, family_names=50, postcodes=3000,
                  placeholder_email_every=2, placeholder_phone_every=2)
 

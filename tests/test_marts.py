@@ -11,6 +11,8 @@ from sandbox import Sandbox
 from pipelines.warehouse import snapshot_path
 from tests.conftest import query
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

@@ -168,7 +168,7 @@ def test_attendances_have_statuses_and_no_ids_for_a_coordinated_organizations_ev
     assert new_people and all(p["id"] is None and p["user_id"] for p in new_people)
 
 
-def test_rate_limit_answers_429_past_15_requests_in_one_second():
+def test_rate_limit_answers_429_past_15_requests_in_one_second(stopped_fake_clock):
     world = build_world(people=50, seed=3)
     with mobilize.serve(world, KEY) as limited:
         answers = [requests.get(f"{limited.url}/api/v1/organizations", timeout=10).status_code for _ in range(20)]

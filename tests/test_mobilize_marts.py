@@ -15,6 +15,8 @@ from sandbox import Sandbox
 from sandbox.mobilize import PRIVATE_ADDRESS
 from tests.conftest import query
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory):

@@ -7,6 +7,8 @@ from sandbox.mobilize import person_key
 from pipelines.sources.mobilize import organization_ids
 from tests.conftest import query, table_rows
 
+pytestmark = pytest.mark.integration
+
 COLLECTIONS = ("organizations", "promoted_organizations", "events", "events/deleted", "people", "attendances")
 
 

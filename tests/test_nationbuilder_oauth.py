@@ -24,6 +24,8 @@ from pipelines.sources.http import HttpPolicy
 from pipelines.sources.nationbuilder import rotating_tokens, token_store_path
 from tests.conftest import query
 
+pytestmark = pytest.mark.integration
+
 LEGACY = "legacy-nation-token-0123456789"
 
 

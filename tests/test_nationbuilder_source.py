@@ -10,6 +10,8 @@ from pipelines.runner import sync
 from pipelines.sources.http import NextPathPaginator, resolve_next_path
 from tests.conftest import query, table_rows
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def nb(sandbox, monkeypatch):

@@ -59,6 +59,7 @@ def test_an_unknown_source_fails_naming_the_valid_ones():
     assert all(source in attempt.stderr for source in SOURCES), attempt.stderr
 
 
+@pytest.mark.integration
 def test_make_sync_of_each_source_changes_the_warehouse(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with Sandbox(people=200, seed=3, throttled=False) as sandbox:

@@ -14,6 +14,8 @@ from pipelines.redact import MASK, redact, secret_values
 from sandbox import Sandbox
 from pipelines.sources import SOURCES
 
+pytestmark = pytest.mark.integration
+
 # fast failure: few attempts, short backoff
 IMPATIENT = {f"SOURCES__{name.upper()}__{key}": value for name in SOURCES
              for key, value in (("MAX_ATTEMPTS", "2"), ("BACKOFF_FACTOR", "0.01"), ("MAX_RETRY_DELAY", "0.1"))}

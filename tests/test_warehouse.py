@@ -25,16 +25,17 @@ def test_a_second_writer_exits_with_a_clear_message(warehouse: Path, capsys) -> 
 
 
 def test_a_second_writer_can_wait_its_turn(warehouse: Path) -> None:
-    released = threading.Event()
+    holding, released = threading.Event(), threading.Event()
 
     def hold_briefly() -> None:
         with writer_lock(warehouse):
+            holding.set()
             released.wait(5)
             time.sleep(0.3)
 
     holder = threading.Thread(target=hold_briefly)
     holder.start()
-    time.sleep(0.1)
+    holding.wait(10)  # not a pause: a loaded machine may start the holder late
     with pytest.raises(WarehouseBusy):
         with writer_lock(warehouse):
             pass
