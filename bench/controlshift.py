@@ -89,8 +89,8 @@ print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows,
 OURS = PEAK + """
 import json, sys, time
 from pathlib import Path
-from pipelines.sources.controlshift.loader import BulkDataSource
-source = BulkDataSource(bucket=sys.argv[1], organization_slug=sys.argv[2], s3_endpoint_url=sys.argv[3])
+from pipelines.sources.controlshift import controlshift_source
+source = controlshift_source(bucket=sys.argv[1], organization_slug=sys.argv[2], s3_endpoint_url=sys.argv[3])
 started = time.perf_counter()
 summary = source.load_into(Path(sys.argv[4]))
 seconds = time.perf_counter() - started

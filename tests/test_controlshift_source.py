@@ -11,7 +11,7 @@ import pytest
 from pipelines.runner import sync_source
 from sandbox import controlshift
 from sandbox.world import build_world
-from pipelines.sources.controlshift.loader import BulkDataSource
+from pipelines.sources.controlshift import controlshift_source
 from pipelines.sources.controlshift.tables import TableWriter, duckdb_type
 from tests.conftest import query, table_rows
 
@@ -266,7 +266,7 @@ def test_types_from_schema_endpoint_else_sniffed(cs, warehouse: Path, tmp_path: 
 
 def test_lists_only_date_prefixes_since_its_state(cs, warehouse: Path) -> None:  # noqa: ANN001
     sync(warehouse)
-    source = BulkDataSource(bucket=cs.bucket, organization_slug=cs.data.slug, s3_endpoint_url=cs.s3_endpoint_url)
+    source = controlshift_source(bucket=cs.bucket, organization_slug=cs.data.slug, s3_endpoint_url=cs.s3_endpoint_url)
     listed: list[dict] = []
     source.s3.meta.events.register("before-parameter-build.s3.ListObjectsV2",
                                    lambda params, **_: listed.append(dict(params)))

@@ -110,10 +110,10 @@ class BulkDataSource:
     name = SCHEMA
 
     def __init__(self, *, bucket: Optional[str], organization_slug: str, s3_endpoint_url: Optional[str] = None,
-                 base_url: Optional[str] = None, api_key: Optional[str] = None, use_schema_types: bool = True,
-                 queue_dir: Optional[str] = None, temp_dir: Optional[str] = None, sniff_sample: int = 20480,
-                 requests_per_second: float = 2.0, max_attempts: int = 5, timeout: float = 60.0,
-                 download_threads: int = 4, full_export_overlap_hours: float = 2.0,
+                 base_url: Optional[str] = None, api_key: Optional[str] = None, use_schema_types: bool,
+                 queue_dir: Optional[str] = None, temp_dir: Optional[str] = None, sniff_sample: int,
+                 requests_per_second: float, max_attempts: int, timeout: float,
+                 download_threads: int, full_export_overlap_hours: float,
                  allowed_origins: Optional[list[str]] = None) -> None:
         self.bucket = bucket or None
         self.slug = organization_slug.strip("/")
