@@ -87,7 +87,12 @@ def run(port: int, paste: bool, redirect_uri: str | None, echo: Callable[[str], 
         echo(f"nationbuilder-auth: {NEEDED} (your app's, from the nation's Settings > Developer > Your apps)")
         return 2
     state = secrets.token_urlsafe(16)
-    server = None if paste else HTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    try:
+        server = None if paste else HTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    except OSError as busy:
+        echo(f"nationbuilder-auth: cannot listen on 127.0.0.1:{port} ({busy.strerror}); choose another --port "
+             "(and register its /callback address with the app), or use --paste")
+        return 2
     try:
         redirect_uri = redirect_uri or f"http://127.0.0.1:{server.server_port if server else port}/callback"
         echo("Open this address in a browser, signed in as an admin of the nation, and approve the app:")

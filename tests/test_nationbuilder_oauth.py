@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -185,6 +186,21 @@ def test_nationbuilder_auth_stores_a_pair_the_next_sync_uses(paste: bool, tmp_pa
         leaks = _where_tokens_are(tmp_path, warehouse, _every_token(api), [authorized.stdout, synced.stdout])
     assert _loaded_ids(warehouse) == sorted(world.vendors["nationbuilder"].people)
     assert not leaks, f"a token appears in {leaks}"
+
+
+def test_nationbuilder_auth_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = os.environ | {"SOURCES__NATIONBUILDER__BASE_URL": "http://127.0.0.1:1/api/v1",
+                            "SOURCES__NATIONBUILDER__CLIENT_ID": "app", "SOURCES__NATIONBUILDER__CLIENT_SECRET": "s",
+                            "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")}
+        refused = subprocess.run([sys.executable, "-m", "pipelines", "nationbuilder-auth", "--port", str(port)],
+                                 env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
 
 
 def test_nationbuilder_auth_refuses_a_redirect_with_another_state(tmp_path: Path) -> None:
