@@ -71,6 +71,10 @@ from sandbox.fakehttp import ApiError, FakeService, VendorApi, has_bearer, json_
 from sandbox.world import DAY, World, pick_changes
 
 SCHEMA_FILE = Path(__file__).with_name("controlshift_bulk_tables.sql")
+# moto takes any credentials; these are masked in all output like real ones, so they must not be
+# a word the output uses ("sandbox" was, and the demo's messages and the fake app's client id lost it)
+SANDBOX_AWS_KEY_ID = "sandbox-aws-access-key-id"
+SANDBOX_AWS_SECRET = "sandbox-aws-secret-access-key"
 ORGANISATION_SLUG = "keystone-action"
 ORGANISATION_ID = 1
 # the documented lifetime of a bulk-data download link
@@ -577,7 +581,7 @@ class ControlShiftService:
         self._moto.start()
         self.s3_endpoint_url = "http://127.0.0.1:%d" % self._moto.get_host_and_port()[1]
         self._s3 = boto3.client("s3", endpoint_url=self.s3_endpoint_url, region_name="us-east-1",
-                                aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+                                aws_access_key_id=SANDBOX_AWS_KEY_ID, aws_secret_access_key=SANDBOX_AWS_SECRET)
         self._s3.create_bucket(Bucket=self.bucket)
         for key, body in self.data.files.items():
             self.put_object(key, body)
@@ -654,7 +658,7 @@ def client_env(service: ControlShiftService, api_key: str) -> dict[str, str]:
         # the signed links point at this fake, not at ControlShift's export hosts
         "SOURCES__CONTROLSHIFT__ALLOWED_ORIGINS": json.dumps([service.url]),
         "SOURCES__CONTROLSHIFT__API_KEY": api_key,
-        "AWS_ACCESS_KEY_ID": "sandbox",
-        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_ACCESS_KEY_ID": SANDBOX_AWS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SANDBOX_AWS_SECRET,
         "AWS_DEFAULT_REGION": "us-east-1",
     }

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Iterator
+from unittest import mock
 
 import duckdb
 import pytest
@@ -146,10 +147,12 @@ def compare_schemas(clean: Path, other: Path, schema: str) -> tuple[int, int, li
 def _build_demo(warehouse: Path) -> None:
     from pipelines.cli import main
 
-    with pytest.MonkeyPatch.context() as patch:
+    # the demo points this process's environment at its fakes (credentials included); the worker's
+    # later tests must not inherit that, so the whole environment is restored afterwards
+    with mock.patch.dict(os.environ):
         for key in [k for k in os.environ if k.startswith(("SOURCES__", "STATUS__"))]:
-            patch.delenv(key)
-        patch.setenv("WAREHOUSE_PATH", str(warehouse))
+            del os.environ[key]
+        os.environ["WAREHOUSE_PATH"] = str(warehouse)
         assert main(["--quiet", "demo", "--people", "150", "--seed", "5", "--no-rate-limits"]) == 0
 
 
