@@ -23,7 +23,8 @@ from pipelines.redact import mask_values, redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import BULK, SOURCES, UNFINISHED, source_factory
 from pipelines.sources.http import time_budget
-from pipelines.warehouse import SnapshotNotPublished, make_private, pipelines_dir, publish_snapshot, raw_tables, warehouse_path
+from pipelines.warehouse import (SnapshotNotPublished, discard_unfinished_creation, make_private, pipelines_dir,
+                                 publish_snapshot, raw_tables, warehouse_path)
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # tables smaller than this may halve in a day (a nightly export of a handful of rows): not guarded
@@ -238,6 +239,8 @@ def _direct_load(name: str, source, warehouse: Path) -> SyncResult:  # noqa: ANN
 def sync(names: list[str] | None = None, warehouse: Path | None = None, progress: bool = False,
          echo=print, refresh: str | None = None) -> list[SyncResult]:  # noqa: ANN001
     warehouse = warehouse or warehouse_path()
+    if discard_unfinished_creation(warehouse):
+        output.current().warn(f"{warehouse}: removed the unfinished file a sync killed while creating it left")
     results = []
     for name in names or list(SOURCES):
         echo(f"{name}: syncing into {warehouse}")

@@ -56,6 +56,24 @@ def lock_path(warehouse: Path) -> Path:
     return warehouse.parent / f".{warehouse.stem}.lock"
 
 
+# DuckDB writes a new database's three header blocks (3 x 4 KiB) before anything else, so a
+# shorter file is a creation killed part way: it holds no table, and DuckDB refuses to open it
+DUCKDB_HEADER_BYTES = 3 * 4096
+
+
+def discard_unfinished_creation(warehouse: Path) -> bool:
+    """Removes a warehouse file a killed first sync left shorter than DuckDB's headers (else every
+    later sync fails on it); a file with headers is never touched, whatever state it is in."""
+    try:
+        if warehouse.stat().st_size >= DUCKDB_HEADER_BYTES:
+            return False
+    except FileNotFoundError:
+        return False
+    warehouse.unlink()
+    Path(f"{warehouse}.wal").unlink(missing_ok=True)
+    return True
+
+
 @contextmanager
 def writer_lock(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Holds the warehouse for one writer; waits up to `wait_seconds` for another to finish.

@@ -97,3 +97,20 @@ def test_a_bi_tool_holding_the_snapshot_keeps_a_whole_view_while_the_pipeline_re
         assert con.execute("select count(*) from analytics.people").fetchone()[0] == 5
         schemas = {s for (s,) in con.execute("select schema_name from duckdb_tables()").fetchall()}
     assert schemas == {"analytics"}, "only the marts are published"
+
+
+def test_a_first_sync_killed_while_creating_the_warehouse_does_not_block_the_next(warehouse: Path, sandbox) -> None:
+    warehouse.touch()  # what a kill between DuckDB creating the file and writing its headers leaves
+    synced = subprocess.run([sys.executable, "-m", "pipelines", "sync", "--no-transform", "mobilize"],
+                            capture_output=True, text=True, timeout=300)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "removed the unfinished file" in synced.stderr
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from mobilize.events").fetchone()[0] > 0
+
+
+def test_a_warehouse_with_duckdbs_headers_is_never_discarded(warehouse: Path) -> None:
+    from pipelines.warehouse import discard_unfinished_creation
+
+    duckdb.connect(str(warehouse)).close()
+    assert not discard_unfinished_creation(warehouse) and warehouse.exists()
