@@ -20,10 +20,14 @@ import pyarrow as pa
 MIN_PRECISION = 0.99
 MIN_RECALL = 0.97
 
+# the rows scored: source person records (each once), or actions (each keyed to the record that acted)
+PERSON_RECORDS = "analytics.person_identities"
+ACTIONS = "analytics.actions"
+
 PAIR_COUNTS = """
     with joined as (
-        select identities.person_id, truth.person_key
-        from analytics.person_identities as identities
+        select scored.person_id, truth.person_key
+        from {rows} as scored
         inner join truth using (source, source_person_id)
     ),
     predicted as (select count(*) as n from joined group by person_id),
@@ -34,7 +38,7 @@ PAIR_COUNTS = """
         (select coalesce(sum(n * (n - 1) / 2), 0) from actual),
         (select coalesce(sum(n * (n - 1) / 2), 0) from correct),
         (select count(*) from joined),
-        (select count(*) from analytics.person_identities),
+        (select count(*) from {rows}),
         (select count(distinct person_id) from joined),
         (select count(distinct person_key) from joined)
 """
@@ -61,12 +65,16 @@ class IdentityScores:
                 f"({self.records:,} source records -> {self.people:,} people; truth says {self.true_people:,})")
 
 
-def score_identities(warehouse: Path, truth: Iterable[tuple[str, str, int]]) -> IdentityScores:
+def score_identities(
+    warehouse: Path, truth: Iterable[tuple[str, str, int]], rows: str = PERSON_RECORDS
+) -> IdentityScores:
+    """Pairwise scores of `rows` (PERSON_RECORDS or ACTIONS) grouped by `person_id` against the truth."""
     sources, ids, keys = zip(*truth) if truth else ((), (), ())
     table = pa.table({"source": list(sources), "source_person_id": list(ids), "person_key": list(keys)})
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.register("truth", table)
-        predicted, actual, correct, joined, total, people, true_people = con.execute(PAIR_COUNTS).fetchone()
+        counts = con.execute(PAIR_COUNTS.format(rows=rows)).fetchone()
+    predicted, actual, correct, joined, total, people, true_people = counts
     return IdentityScores(
         precision=correct / predicted if predicted else 1.0,
         recall=correct / actual if actual else 1.0,

@@ -140,6 +140,14 @@ def _counts(warehouse: Path) -> tuple[dict[str, int], dict[str, int]]:
     return marts, raw
 
 
+def _actions_by_type(warehouse: Path) -> list[tuple[str, int]]:
+    """(action type, rows) of the actions mart, most first."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            f"select action_type, count(*) from {identifier(MARTS_SCHEMA)}.actions group by 1 order by 2 desc, 1"
+        ).fetchall()
+
+
 def demo_summary(warehouse: Path) -> str:
     """The demo's last screen: what was built, and the next three things to try."""
     marts, raw = _counts(warehouse)
@@ -149,6 +157,9 @@ def demo_summary(warehouse: Path) -> str:
     if "person_identities" in marts and "people" in marts:
         lines.append(f"  people matched: {marts['person_identities']:,} source records resolved to "
                      f"{marts['people']:,} people")
+    if "actions" in marts:
+        lines.append("  actions by type:")
+        lines += [f"    {action_type:<30} {count:>10,}" for action_type, count in _actions_by_type(warehouse)]
     lines += [
         "",
         f"The marts are in {snapshot_path(warehouse)} (read-only; point BI tools here).",

@@ -1,6 +1,7 @@
 """The command line: the demo end to end, and what it refuses to do."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,11 @@ def test_demo_builds_a_queryable_warehouse_and_says_where_it_is(demo_warehouse, 
     [(events, attendances)] = query(warehouse, """
         select (select count(*) from analytics.events), (select count(*) from analytics.attendances)""")
     assert events > 0 and attendances > 0
+    # the actions mart's rows per type, each on its own line with its count
+    per_type = query(warehouse, "select action_type, count(*) from analytics.actions group by 1")
+    assert len(per_type) == 6, per_type
+    for action_type, count in per_type:
+        assert re.search(rf"^ +{action_type} +{count:,}$", result, re.MULTILINE), (action_type, count, result)
     # the demo starts over instead of mixing two worlds
     [(people,)] = query(warehouse, "select people from main.sandbox_demo")
     assert people == 100

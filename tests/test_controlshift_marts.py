@@ -91,7 +91,8 @@ def test_soft_deleted_signatures_are_neither_signatures_nor_consent(built) -> No
                                                               "where deleted_at is not null")}
     assert deleted, "the sandbox soft-deletes some signatures"
     counted = {person for (person,) in query(warehouse, """
-        select source_person_id from intermediate.int_person_actions__unioned where action_type = 'signature'""")}
+        select source_person_id from analytics.actions
+        where source = 'controlshift' and action_type = 'petition_signature'""")}
     assert counted and not counted & deleted
     consent = dict(query(warehouse, """
         select source_person_id, is_email_subscribed from intermediate.int_person_records__unioned

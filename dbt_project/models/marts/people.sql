@@ -13,7 +13,7 @@ records as (
 ),
 
 actions as (
-    select * from {{ ref('int_person_actions__unioned') }}
+    select * from {{ ref('actions') }}
 ),
 
 person_records as (
@@ -24,17 +24,23 @@ person_records as (
 
 activity as (
     select
-        resolved.person_id,
-        count(*) filter (where actions.action_type = 'rsvp') as rsvp_count,
-        count(distinct actions.target_key) filter (where actions.action_type = 'attended') as events_attended_count,
-        count(distinct actions.target_key) filter (where actions.action_type = 'signature') as petitions_signed_count,
-        min(actions.action_at) as first_action_at,
-        max(actions.action_at) as last_action_at
+        person_id,
+        count(*) filter (where action_type = 'rsvp') as rsvp_count,
+        count(distinct source || ':' || target_id) filter (where action_type = 'attendance') as events_attended_count,
+        count(distinct source || ':' || target_id) filter (where action_type = 'petition_signature')
+            as petitions_signed_count,
+        count(*) filter (where action_type = 'form_submission') as form_submission_count,
+        count(*) filter (where action_type = 'donation') as donation_count,
+        sum(amount) filter (where action_type = 'donation') as total_donated,
+        count(*) filter (where action_type = 'outreach') as outreach_count,
+        -- a tie in time goes to the smallest action id, so two builds of the same data agree
+        min(occurred_at) as first_action_at,
+        first(action_type order by occurred_at, action_id) filter (where occurred_at is not null) as first_action_type,
+        max(occurred_at) as last_action_at,
+        first(action_type order by occurred_at desc, action_id) filter (where occurred_at is not null) as last_action_type,
+        list(distinct source order by source) as action_sources
     from actions
-    inner join resolved
-        on resolved.source = actions.source
-        and resolved.source_person_id = actions.source_person_id
-    group by resolved.person_id
+    group by person_id
 ),
 
 best_values as (
@@ -77,8 +83,15 @@ final as (
         coalesce(activity.rsvp_count, 0) as rsvp_count,
         coalesce(activity.events_attended_count, 0) as events_attended_count,
         coalesce(activity.petitions_signed_count, 0) as petitions_signed_count,
+        coalesce(activity.form_submission_count, 0) as form_submission_count,
+        coalesce(activity.donation_count, 0) as donation_count,
+        coalesce(activity.total_donated, 0) as total_donated,
+        coalesce(activity.outreach_count, 0) as outreach_count,
         activity.first_action_at,
-        activity.last_action_at
+        activity.first_action_type,
+        activity.last_action_at,
+        activity.last_action_type,
+        coalesce(activity.action_sources, []) as action_sources
     from best_values
     left join activity using (person_id)
 )
