@@ -111,10 +111,14 @@ TABLES_SHOWN = 8
 
 
 def rows_text(rows: dict[str, int]) -> str:
-    """`signatures 163, members 87, … and 55 more tables (165 rows)`: rows per table, biggest first."""
+    """`signatures 163, members 87, … and 55 more tables (165 rows)`: rows per table, biggest first.
+
+    Rows set aside (`incomplete_<table>`) are always named, however few: they are what to look into.
+    """
     ranked = sorted(rows.items(), key=lambda item: (-item[1], item[0]))
-    text = ", ".join(f"{table} {count:,}" for table, count in ranked[:TABLES_SHOWN])
-    rest = ranked[TABLES_SHOWN:]
+    shown = ranked[:TABLES_SHOWN] + [item for item in ranked[TABLES_SHOWN:] if item[0].startswith("incomplete_")]
+    text = ", ".join(f"{table} {count:,}" for table, count in shown)
+    rest = [item for item in ranked if item not in shown]
     if rest:
         text += f", … and {len(rest)} more tables ({sum(count for _, count in rest):,} rows)"
     return text

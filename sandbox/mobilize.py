@@ -40,6 +40,29 @@ issue #69; move-coop/parsons `parsons/mobilize_america/ma.py`; summarized in
   and the event's `summary` field (changelog 2020-10-16).
 - People carry `person_id` (equal to `id`) and `user_id`; `id` and `person_id` are null for
   new people, `user_id` is the canonical id (README "Person object").
+- Tags (README "Tag", "Event object"; changelog 2019-08-15, 2019-08-19): an event's `tags` is a
+  list of `{id, name}`, `[]` when it has none (as in parsons' fixture of an organization events
+  listing, `test/test_mobilize/test_mobilize_json.py`); `tag_id` (repeatable) filters both event
+  listings. No endpoint lists tags. Each organization has a few; one spells a shared name its
+  own way.
+- Event campaigns (README "EventCampaign", "Event object"; changelog 2019-09-25, 2020-06-24):
+  `event_campaign` is `{id, slug, event_create_page_url}` (no title) or null, and is null except
+  in the authenticated organization events listing, for the requesting organization's own
+  events; `event_campaign_id` filters the organization events listing. No endpoint lists
+  campaigns.
+- Custom sign-up fields (README "Attendance object", "CustomSignupFieldValue"; changelog
+  2021-04-01): an attendance's `custom_signup_field_values` is a list of `{custom_field_id,
+  custom_field_name, text_value, boolean_value}`, exactly one of the two values non-null (an
+  empty answer is `""`), and is omitted when the requesting organization does not own the
+  event. Each organization defines a few fields; an event asks some of them, or none.
+- Unverified, built one way here (the source reads either): that retagging an event or moving it
+  to another campaign bumps its `modified_date` (here it does; the SQL mirror's `event_tags` keeps
+  each tag link as a row with its own dates, so the API might not); whether `tag_id` matches
+  events with any of the tags (here) or all; the `results_limited_to` cap a `tag_id` filter
+  triggers (not applied); the campaign's create-page URL and the fields' internal names (made
+  up); whether an optional field left unanswered is left out (here) or sent with both values
+  null; the tags and campaign of the event embedded in an attendance (here: tags as on the
+  event, campaign null, as it is outside the organization events listing).
 """
 
 from __future__ import annotations
@@ -77,6 +100,21 @@ APPROVAL_STATUSES = ("APPROVED", "NEEDS_APPROVAL", "NEEDS_HOST_VERIFICATION", "R
 ATTENDANCE_STATUSES = ("REGISTERED", "CONFIRMED", "CANCELLED")
 # user ids are a separate sequence from person ids
 USER_ID_OFFSET = 700_000
+TAG_NAMES = ("GOTV", "Climate", "Housing", "Voter registration", "Training", "Youth", "Spanish language",
+             "Labor", "Healthcare", "Kickoff")
+# the organizations running distributed event campaigns, and their slugs
+EVENT_CAMPAIGNS = {1: ("summer-of-organizing", "gotv-weekend-2026"), 2: ("tenant-power-tour",),
+                   5: ("climate-week-house-parties", "lakes-gotv")}
+# (internal name, kind): the custom sign-up fields an organization may define
+CUSTOM_FIELDS = (("new_to_phonebanking", "boolean"), ("can_drive_others", "boolean"), ("bringing_a_friend", "boolean"),
+                 ("dietary_restrictions", "text"), ("languages_spoken", "text"), ("accessibility_needs", "text"),
+                 ("how_did_you_hear", "text"))
+TEXT_ANSWERS = {
+    "dietary_restrictions": ("vegetarian", "Vegan", "none", "gluten free", "No nuts please!"),
+    "languages_spoken": ("English", "English, Spanish", "Español", "Tiếng Việt", "ASL"),
+    "accessibility_needs": ("wheelchair access", "none", "I'll need a ride from the bus stop"),
+    "how_did_you_hear": ("a friend", "Instagram", "email", "text from Maria", "flyer at the \"library\""),
+}
 
 
 @dataclass(slots=True)
@@ -89,6 +127,30 @@ class Organization:
     created_date: int
     modified_date: int
     promotes: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Tag:
+    id: int
+    name: str
+    organization_id: int
+
+
+@dataclass(slots=True)
+class EventCampaign:
+    id: int
+    slug: str
+    organization_id: int
+
+
+@dataclass(slots=True)
+class CustomField:
+    """A custom sign-up field an organization defined; `kind` is "text" or "boolean"."""
+
+    id: int
+    name: str
+    kind: str
+    organization_id: int
 
 
 @dataclass(slots=True)
@@ -115,6 +177,10 @@ class Event:
     visibility: str = "PUBLIC"
     approval_status: str = "APPROVED"
     address_visibility: str = "PUBLIC"
+    tag_ids: list[int] = field(default_factory=list)
+    event_campaign_id: int | None = None
+    # the custom sign-up fields the event asks
+    custom_field_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -152,6 +218,8 @@ class Attendance:
     created_date: int
     modified_date: int
     status: str = "REGISTERED"
+    # custom field id -> the answer: text ("" when left empty) or a boolean
+    custom_field_values: dict[int, str | bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -162,6 +230,9 @@ class MobilizeData:
     people: dict[int, MobilizePerson]
     attendances: dict[int, Attendance]
     next_ids: dict[str, int]
+    tags: dict[int, Tag] = field(default_factory=dict)
+    event_campaigns: dict[int, EventCampaign] = field(default_factory=dict)
+    custom_fields: dict[int, CustomField] = field(default_factory=dict)
 
     def new_id(self, kind: str) -> int:
         self.next_ids[kind] += 1
@@ -173,6 +244,19 @@ class MobilizeData:
 
     def delete_event(self, event_id: int, when: int, ghost: bool) -> None:
         self.deleted_events[event_id] = DeletedEvent(self.events.pop(event_id), when, ghost)
+
+    def event(self, event_id: int) -> Event:
+        """An event, live or deleted."""
+        return self.events[event_id] if event_id in self.events else self.deleted_events[event_id].event
+
+    def organization_tags(self, org_id: int) -> list[int]:
+        return [tag.id for tag in self.tags.values() if tag.organization_id == org_id]
+
+    def organization_campaigns(self, org_id: int) -> list[int]:
+        return [campaign.id for campaign in self.event_campaigns.values() if campaign.organization_id == org_id]
+
+    def organization_fields(self, org_id: int) -> list[int]:
+        return [custom.id for custom in self.custom_fields.values() if custom.organization_id == org_id]
 
 
 # --- the world's Mobilize slice --------------------------------------------------------
@@ -294,7 +378,57 @@ def generate(world: World) -> MobilizeData:
                 created, draws.rsvp_changed(rng, created, now), status)
     next_ids = {"event": event_count, "timeslot": next_timeslot[0], "attendance": len(attendances),
                 "person": 1000 + len(world.persons)}
-    return MobilizeData(organizations, events, deleted_events, people, attendances, next_ids)
+    data = MobilizeData(organizations, events, deleted_events, people, attendances, next_ids)
+    _generate_extras(world, data)
+    return data
+
+
+def _generate_extras(world: World, data: MobilizeData) -> None:
+    """Tags, event campaigns and custom sign-up fields, drawn from their own stream so that the
+    draws above (and what every seed means for them) stay as they were."""
+    rng = world.rng("mobilize-extras")
+    for org_id in sorted(data.organizations):
+        for name in rng.sample(TAG_NAMES, rng.randint(3, 5)):
+            tag_id = len(data.tags) + 1
+            # one organization spells the tags it shares with others its own way
+            data.tags[tag_id] = Tag(tag_id, name.lower() if org_id == 4 else name, org_id)
+        for name, kind in rng.sample(CUSTOM_FIELDS, rng.randint(2, 4)):
+            field_id = 300 + len(data.custom_fields) + 1
+            data.custom_fields[field_id] = CustomField(field_id, name, kind, org_id)
+        for slug in EVENT_CAMPAIGNS.get(org_id, ()):
+            campaign_id = 50 + len(data.event_campaigns) + 1
+            data.event_campaigns[campaign_id] = EventCampaign(campaign_id, slug, org_id)
+    for event_id in sorted([*data.events, *data.deleted_events]):
+        _event_extras(rng, data, data.event(event_id))
+    for attendance in data.attendances.values():
+        _answers(rng, data, attendance)
+
+
+def _event_extras(rng: random.Random, data: MobilizeData, event: Event) -> None:
+    """An event's tags (none for some), campaign (for some of a campaigning organization's) and fields it asks."""
+    event.tag_ids = _tags(rng, data, event.sponsor_id)
+    campaigns = data.organization_campaigns(event.sponsor_id)
+    event.event_campaign_id = rng.choice(campaigns) if campaigns and rng.random() < 0.4 else None
+    fields = data.organization_fields(event.sponsor_id)
+    event.custom_field_ids = sorted(rng.sample(fields, rng.randint(1, min(3, len(fields))))) \
+        if rng.random() < 0.5 else []
+
+
+def _tags(rng: random.Random, data: MobilizeData, org_id: int) -> list[int]:
+    tags = data.organization_tags(org_id)
+    return [] if rng.random() < 0.3 else sorted(rng.sample(tags, rng.randint(1, min(3, len(tags)))))
+
+
+def _answers(rng: random.Random, data: MobilizeData, attendance: Attendance) -> None:
+    """The answers to the fields the event asks: some left out, some empty."""
+    for field_id in data.event(attendance.event_id).custom_field_ids:
+        if rng.random() < 0.15:
+            continue
+        custom = data.custom_fields[field_id]
+        if custom.kind == "boolean":
+            attendance.custom_field_values[field_id] = rng.random() < 0.5
+        else:
+            attendance.custom_field_values[field_id] = "" if rng.random() < 0.1 else rng.choice(TEXT_ANSWERS[custom.name])
 
 
 def advance(world: World, fraction: float) -> None:
@@ -327,6 +461,32 @@ def advance(world: World, fraction: float) -> None:
         attendance_id = data.new_id("attendance")
         data.attendances[attendance_id] = Attendance(
             attendance_id, person.id, new_event.id, new_event.timeslots[0].id, None, _referrer(rng), now, now)
+    _advance_extras(world, data, new_event, fraction)
+
+
+def _advance_extras(world: World, data: MobilizeData, new_event: Event, fraction: float) -> None:
+    """The day's new event and its RSVPs get their extras; a few events are retagged or move
+    campaign (their modified_date bumped). A stream of its own, as for `_generate_extras`."""
+    rng = world.rng("mobilize-extras-advance")
+    now = world.clock.now
+    _event_extras(rng, data, new_event)
+    for attendance in data.attendances.values():
+        if attendance.event_id == new_event.id and attendance.created_date == now:
+            _answers(rng, data, attendance)
+    for event in pick_changes(rng, fraction, list(data.events.values())):
+        # a tag taken off (the last one leaves `[]`) or another put on
+        missing = [t for t in data.organization_tags(event.sponsor_id) if t not in event.tag_ids]
+        if event.tag_ids and (not missing or rng.random() < 0.5):
+            event.tag_ids = [t for t in event.tag_ids if t != rng.choice(event.tag_ids)]
+        else:
+            event.tag_ids = sorted([*event.tag_ids, rng.choice(missing)])
+        event.modified_date = now
+    campaigning = [e for e in data.events.values() if data.organization_campaigns(e.sponsor_id)]
+    for event in pick_changes(rng, fraction, campaigning):
+        # out of its campaign, or into (another) one
+        others = [c for c in data.organization_campaigns(event.sponsor_id) if c != event.event_campaign_id]
+        event.event_campaign_id = rng.choice(others if event.event_campaign_id is None else [None, *others])
+        event.modified_date = now
 
 
 # --- the fake API -----------------------------------------------------------------------
@@ -463,7 +623,7 @@ class MobilizeApi(VendorApi):
         requester = self._reader(request, org_id)
         if "PRIVATE" in _visibilities(request) and requester is None:
             raise ApiError(403, {"detail": "You do not have permission to view private events."})
-        result, render = self._event_list(request, self.data.promoters_of(org_id), requester)
+        result, render = self._event_list(request, self.data.promoters_of(org_id), requester, organization_listing=True)
         # issue #69: deleted events listed with every field but the id and timeslot dates nulled
         ghosts = [(deleted.event, None) for deleted in self.data.deleted_events.values()
                   if deleted.ghost and deleted.event.sponsor_id in self.data.promoters_of(org_id)
@@ -475,15 +635,22 @@ class MobilizeApi(VendorApi):
         visible = event.visibility in _visibilities(request) and (event.visibility == "PUBLIC" or requester is not None)
         return visible and event.approval_status in _approval_statuses(request)
 
-    def _event_list(self, request: Request, sponsors: set[int] | None, requester: int | None) -> tuple[list, object]:
+    def _event_list(self, request: Request, sponsors: set[int] | None, requester: int | None,
+                    organization_listing: bool = False) -> tuple[list, object]:
         since = _updated_since(request)
         slot_filters = [(field_name, *_comparison(field_name, raw))
                         for field_name in ("timeslot_start", "timeslot_end")
                         for raw in request.args.getlist(field_name)]
+        tags = {_integer("tag_id", raw) for raw in request.args.getlist("tag_id")}
+        # the organization events listing's filter (README "List organization events")
+        campaign = _integer("event_campaign_id", request.args["event_campaign_id"]) \
+            if organization_listing and "event_campaign_id" in request.args else None
         result = []
         for event in sorted(self.data.events.values(), key=lambda e: e.id):
             if (event.modified_date < since or (sponsors is not None and event.sponsor_id not in sponsors)
-                    or not self._shown(event, request, requester)):
+                    or not self._shown(event, request, requester)
+                    or (tags and tags.isdisjoint(event.tag_ids))
+                    or (campaign is not None and event.event_campaign_id != campaign)):
                 continue
             slots = [s for s in event.timeslots if all(
                 _compare(s.start_date if f == "timeslot_start" else s.end_date, op, value)
@@ -497,7 +664,7 @@ class MobilizeApi(VendorApi):
             return _ghost_json(event) if slots is None else self._event_json(event, slots, requester)
         return result, render
 
-    def _event_json(self, event: Event, slots: list[Timeslot], requester: int | None) -> dict:
+    def _event_json(self, event: Event, slots: list[Timeslot], requester: int | None, listing: bool = True) -> dict:
         org = self.data.organizations[event.sponsor_id]
         location = event.location
         if location and event.address_visibility == "PRIVATE" and requester != event.sponsor_id:
@@ -512,7 +679,19 @@ class MobilizeApi(VendorApi):
             "created_date": event.created_date, "modified_date": event.modified_date,
             "is_virtual": event.is_virtual, "visibility": event.visibility,
             "approval_status": event.approval_status, "address_visibility": event.address_visibility,
+            "tags": [{"id": tag_id, "name": self.data.tags[tag_id].name} for tag_id in event.tag_ids],
+            # README: only in the authenticated organization events listing, for the organization's own events
+            "event_campaign": self._campaign_json(event.event_campaign_id)
+            if listing and requester == event.sponsor_id else None,
         }
+
+    def _campaign_json(self, campaign_id: int | None) -> dict | None:
+        if campaign_id is None:
+            return None
+        campaign = self.data.event_campaigns[campaign_id]
+        org = self.data.organizations[campaign.organization_id]
+        return {"id": campaign.id, "slug": campaign.slug,
+                "event_create_page_url": f"https://www.mobilize.us/{org.slug}/host/{campaign.slug}/"}
 
     def _deleted_events(self, request: Request) -> tuple[list, object]:
         return self._deleted_list(request, _organizations_named(request), requester=None)
@@ -559,17 +738,29 @@ class MobilizeApi(VendorApi):
                 "id": attendance.id, "created_date": attendance.created_date,
                 "modified_date": attendance.modified_date,
                 "person": _person_json(self.data.people[attendance.person_id]),
-                "event": self._event_json(event, event.timeslots, org_id), "timeslot": slot,
+                "event": self._event_json(event, event.timeslots, org_id, listing=False), "timeslot": slot,
                 # the promoting organization when there is one, else the event's own
                 "sponsor": _org_json(requester), "status": attendance.status,
                 "attended": attendance.attended, "referrer": attendance.referrer,
             }
+            if event.sponsor_id == org_id:
+                # README "Attendance object": omitted unless the requesting organization owns the event
+                rendered["custom_signup_field_values"] = [
+                    _custom_value_json(self.data.custom_fields[field_id], value)
+                    for field_id, value in sorted(attendance.custom_field_values.items())]
             if not requester.is_coordinated and self.data.organizations[event.sponsor_id].is_coordinated:
                 # README "Attendance object": an independent organization reading a coordinated one's RSVP
                 del rendered["id"], slot["id"]
                 rendered["event"] = {"event_type": event.event_type}
             return rendered
         return result, render
+
+
+def _custom_value_json(custom: CustomField, value: str | bool) -> dict:
+    """README "CustomSignupFieldValue": exactly one of the two values is non-null."""
+    return {"custom_field_id": custom.id, "custom_field_name": custom.name,
+            "text_value": value if custom.kind == "text" else None,
+            "boolean_value": value if custom.kind == "boolean" else None}
 
 
 def _ghost_json(event: Event) -> dict:

@@ -168,6 +168,75 @@ def test_attendances_have_statuses_and_no_ids_for_a_coordinated_organizations_ev
     assert new_people and all(p["id"] is None and p["user_id"] for p in new_people)
 
 
+
+def test_events_carry_their_tags_and_only_the_organizations_own_events_their_campaign(api):
+    data = api.world.vendors["mobilize"]
+    listed = [e for e in get(api, "organizations/1/events", per_page=1000, **ALL_EVENTS).json()["data"] if e["title"]]
+    by_id = {e["id"]: e for e in listed}
+    assert {e["id"]: [(t["id"], t["name"]) for t in e["tags"]] for e in listed} == {
+        i: [(t, data.tags[t].name) for t in data.events[i].tag_ids] for i in by_id}
+    assert any(e["tags"] == [] for e in listed) and any(len(e["tags"]) > 1 for e in listed)
+    # README "Event object": the campaign only in the authenticated organization listing, for its own events
+    own = [e for e in listed if e["sponsor"]["id"] == 1]
+    assert any(e["event_campaign"] for e in own) and any(e["event_campaign"] is None for e in own)
+    for event in own:
+        campaign_id = data.events[event["id"]].event_campaign_id
+        assert event["event_campaign"] == (None if campaign_id is None else {
+            "id": campaign_id, "slug": data.event_campaigns[campaign_id].slug,
+            "event_create_page_url": event["event_campaign"]["event_create_page_url"]})
+    promoted = [e for e in listed if e["sponsor"]["id"] != 1]
+    assert any(data.events[e["id"]].event_campaign_id for e in promoted)
+    assert all(e["event_campaign"] is None for e in promoted)
+    public = get(api, "organizations/1/events", key=None, per_page=1000).json()["data"]
+    assert all(e["event_campaign"] is None for e in public if e["title"])
+
+
+def test_tag_id_and_event_campaign_id_filter_the_listings(api):
+    data = api.world.vendors["mobilize"]
+    event = next(e for e in data.events.values() if e.sponsor_id == 1 and e.tag_ids and e.event_campaign_id
+                 and e.visibility == "PUBLIC" and e.approval_status == "APPROVED")
+    tagged = requests.get(f"{api.url}/api/v1/organizations/1/events", timeout=10, headers={"Authorization": f"Bearer {KEY}"},
+                          params=[("tag_id", event.tag_ids[0]), ("tag_id", 99999), ("per_page", 1000)]).json()["data"]
+    assert event.id in {e["id"] for e in tagged}
+    assert all(event.tag_ids[0] in {t["id"] for t in e["tags"]} for e in tagged)
+    assert get(api, "events", key=None, tag_id=99999).json()["count"] == 0
+    in_campaign = get(api, "organizations/1/events", per_page=1000, event_campaign_id=event.event_campaign_id).json()["data"]
+    assert event.id in {e["id"] for e in in_campaign}
+    assert {e["event_campaign"]["id"] for e in in_campaign} == {event.event_campaign_id}
+    assert get(api, "events", key=None, tag_id="gotv").status_code == 400
+
+
+def test_attendances_carry_custom_field_values_only_for_the_organizations_own_events(api):
+    data = api.world.vendors["mobilize"]
+    rsvps = get(api, "organizations/1/attendances", per_page=1000).json()["data"]
+    own = [a for a in rsvps if "id" in a and data.events[data.attendances[a["id"]].event_id].sponsor_id == 1]
+    assert own and all("custom_signup_field_values" in a for a in own)
+    assert all("custom_signup_field_values" not in a for a in rsvps if a not in own)
+    answers = [v for a in own for v in a["custom_signup_field_values"]]
+    assert answers and all(set(v) == {"custom_field_id", "custom_field_name", "text_value", "boolean_value"}
+                           and (v["text_value"] is None) != (v["boolean_value"] is None) for v in answers)
+    assert {v["boolean_value"] for v in answers} >= {True, False} and "" in {v["text_value"] for v in answers}
+    assert any(a["custom_signup_field_values"] == [] for a in own)
+    for a in own:
+        expected = data.attendances[a["id"]].custom_field_values
+        assert {v["custom_field_id"]: v["text_value"] if v["boolean_value"] is None else v["boolean_value"]
+                for v in a["custom_signup_field_values"]} == expected
+    # the event embedded in an attendance carries its tags, never its campaign
+    assert all(a["event"]["event_campaign"] is None for a in own)
+
+
+def test_advance_retags_and_moves_campaigns_with_the_modified_date_bumped():
+    world = build_world(people=200, seed=4)
+    data = world.vendors["mobilize"]
+    before = {i: (list(e.tag_ids), e.event_campaign_id, e.modified_date) for i, e in data.events.items()}
+    world.advance(0.1)
+    changed = {i for i, (tags, campaign, _) in before.items()
+               if i in data.events and (data.events[i].tag_ids, data.events[i].event_campaign_id) != (tags, campaign)}
+    assert changed and all(data.events[i].modified_date == world.clock.now for i in changed)
+    new = data.events[max(data.events)]
+    assert all(a.custom_field_values.keys() <= set(new.custom_field_ids)
+               for a in data.attendances.values() if a.event_id == new.id)
+
 def test_rate_limit_answers_429_past_15_requests_in_one_second(stopped_fake_clock):
     world = build_world(people=50, seed=3)
     with mobilize.serve(world, KEY) as limited:

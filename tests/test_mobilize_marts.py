@@ -1,9 +1,11 @@
 """`python -m pipelines sync mobilize` on a fake that answers like the live API: the marts are right.
 
 Private and unapproved events, cancelled sign-ups, virtual events with a location, private-address
-placeholders, ghost rows and id-less RSVPs are all on by default in the fake.
+placeholders, ghost rows, id-less RSVPs, event tags and campaigns and custom sign-up field answers
+are all on by default in the fake.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -73,3 +75,33 @@ def test_ghost_rows_never_show_as_live_events(synced):
     assert query(warehouse, """select count(*) from analytics.events where status = 'active'
                                and source_event_id in (select cast(id as varchar) from mobilize.incomplete_events)""") == [(0,)]
     assert query(warehouse, "select count(*) from analytics.events where title is null") == [(0,)]
+
+
+def test_every_tag_and_campaign_of_the_world_is_on_its_events(synced):
+    warehouse, sandbox, _ = synced
+    data = sandbox.world.vendors["mobilize"]
+    listed = [e for e in data.events.values() if e.sponsor_id in data.promoters_of(1)]
+    stored = {(event_id, tuple(tags), campaign) for event_id, tags, campaign in query(
+        warehouse, "select distinct source_event_id, tags, campaign from analytics.events where source = 'mobilize'")}
+    # the campaign only for the organization's own events: Mobilize shows no one else's
+    assert stored == {(str(e.id), tuple(sorted({data.tags[t].name for t in e.tag_ids})),
+                       data.event_campaigns[e.event_campaign_id].slug if e.event_campaign_id and e.sponsor_id == 1 else None)
+                      for e in listed}
+    assert any(tags == () for _, tags, _ in stored) and any(len(tags) > 1 for _, tags, _ in stored)
+    assert any(campaign for _, _, campaign in stored)
+    assert query(warehouse, "select count(*) from analytics.events where source <> 'mobilize' and tags is not null") == [(0,)]
+
+
+def test_every_custom_field_answer_of_the_world_is_on_its_rsvp(synced):
+    warehouse, sandbox, _ = synced
+    data = sandbox.world.vendors["mobilize"]
+    stored = dict(query(warehouse, "select source_attendance_id, custom_fields from analytics.attendances where source = 'mobilize'"))
+    own = {a.id: a for a in data.attendances.values() if data.event(a.event_id).sponsor_id == 1}
+    answers = {i: json.loads(stored[str(i)]) for i in own}
+    assert answers == {i: {data.custom_fields[f].name: value for f, value in a.custom_field_values.items()}
+                       for i, a in own.items()}
+    assert all(list(answer) == sorted(answer) for answer in answers.values())
+    values = [value for answer in answers.values() for value in answer.values()]
+    assert {True, False, ""} <= set(values) and {} in answers.values()
+    # Mobilize withholds the answers to other organizations' events: unknown, not empty
+    assert sum(value is None for value in stored.values()) == len(data.attendances) - len(own) > 0

@@ -41,6 +41,12 @@ def test_full_sync_loads_what_the_fake_served(sandbox, warehouse):
     assert counts["attendances"] == len(data.attendances)
     assert counts["deleted"] == sum(1 for d in data.deleted_events.values() if d.event.sponsor_id in data.promoters_of(1))
     assert counts["organizations"] == 1 + len(data.organizations[1].promotes)
+    # custom sign-up fields come only with RSVPs to the organization's own events (README "Attendance object")
+    [(withheld, empty)] = query(warehouse, """select count(*) filter (where custom_signup_field_values is null),
+        count(*) filter (where custom_signup_field_values::varchar = '[]') from mobilize.attendances""")
+    assert withheld == sum(1 for a in data.attendances.values() if data.event(a.event_id).sponsor_id != 1)
+    assert empty == sum(1 for a in data.attendances.values()
+                        if data.event(a.event_id).sponsor_id == 1 and not a.custom_field_values)
 
 
 def test_second_run_without_changes_asks_once_per_collection_and_changes_nothing(sandbox, warehouse):
@@ -83,6 +89,39 @@ def test_incremental_sync_fetches_only_what_changed(sandbox, warehouse):
     ids = ",".join(map(str, deleted_now))
     assert query(warehouse, f"select count(*) from mobilize.deleted_events where id in ({ids})")[0][0] == len(deleted_now)
 
+
+
+def _stored_tags(warehouse):
+    return set(query(warehouse, """select events.id, tags.id, tags.name from mobilize.events__tags as tags
+                                   join mobilize.events on events._dlt_id = tags._dlt_parent_id"""))
+
+
+def test_a_merged_event_replaces_its_tags_and_campaign_leaving_none_behind(sandbox, warehouse):
+    assert _sync(warehouse).status == "loaded"
+    data, events = _served(sandbox)
+    assert _stored_tags(warehouse) == {(e.id, t, data.tags[t].name) for e in events for t in e.tag_ids} != set()
+    sandbox.world.advance(0.02)  # retags and moves a few events between campaigns; and, by hand:
+    own = [e for e in data.events.values() if e.sponsor_id == 1 and e.tag_ids]
+    retagged, untagged = own[0], own[1]
+    retagged.tag_ids = [t for t in data.organization_tags(1) if t not in retagged.tag_ids][:1]
+    untagged.tag_ids = []
+    moved = next(e for e in data.events.values() if e.sponsor_id == 1 and e.event_campaign_id
+                 and e not in (retagged, untagged))
+    moved.event_campaign_id = None
+    for event in (retagged, untagged, moved):
+        event.modified_date = sandbox.world.clock.now
+    assert _sync(warehouse).status == "loaded"
+    _, events = _served(sandbox)
+    # (events deleted since keep the tags they were last loaded with)
+    assert {row for row in _stored_tags(warehouse) if row[0] in data.events} == {
+        (e.id, t, data.tags[t].name) for e in events for t in e.tag_ids}
+    assert query(warehouse, """select count(*) from mobilize.events__tags
+                               where _dlt_root_id not in (select _dlt_id from mobilize.events)""") == [(0,)]
+    # the campaign shows on the organization's own events only (README "Event object")
+    campaigns = dict(query(warehouse, "select id, event_campaign__slug from mobilize.events"))
+    assert {i: slug for i, slug in campaigns.items() if i in data.events} == {e.id: data.event_campaigns[e.event_campaign_id].slug
+                         if e.event_campaign_id and e.sponsor_id == 1 else None for e in events}
+    assert campaigns[moved.id] is None
 
 def test_recovers_from_429_storms_and_5xx_bursts(sandbox, warehouse, monkeypatch):
     monkeypatch.setenv("SOURCES__MOBILIZE__BACKOFF_FACTOR", "0.05")

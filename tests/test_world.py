@@ -23,6 +23,11 @@ def test_scales_and_has_every_kind_of_record():
     attended = {a.attended for a in mobilize.attendances.values()}
     assert attended == {True, False, None}
     assert any(a.referrer["utm_source"] for a in mobilize.attendances.values())
+    events = list(mobilize.events.values())
+    assert any(e.tag_ids for e in events) and any(not e.tag_ids for e in events)
+    assert any(e.event_campaign_id for e in events) and any(e.custom_field_ids for e in events)
+    answers = [v for a in mobilize.attendances.values() for v in a.custom_field_values.values()]
+    assert {True, False, ""} <= set(answers) and any(isinstance(v, str) and v for v in answers)
 
 
 def test_households_share_an_email_between_different_people():

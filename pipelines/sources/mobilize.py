@@ -1,4 +1,4 @@
-"""MobilizeAmerica: organizations, events (+ timeslots), deleted events, people, attendances.
+"""MobilizeAmerica: organizations, events (+ timeslots, tags), deleted events, people, attendances.
 
 Specification: `../shared/seeds/000_a724c45019be6897.txt`, amended by what the live API does
 today (`../shared/reference/vendor-behaviour.md`; the fake in `sandbox/mobilize.py`
@@ -14,6 +14,12 @@ organization's data too. Deleted events are read whole on every run: their `upda
 filters by the events' `modified_date`, which a deletion need not change. An organization's
 event listing includes the events of organizations it promotes. Cursors are kept per
 organization, so one organization's activity never hides another's.
+
+An event's `tags` land in the child table `events__tags` (as its timeslots do), which dlt's merge
+replaces with the event, so a tag taken off leaves no row; its `event_campaign` (shown only for
+the organization's own events) lands in `event_campaign__*` columns. An RSVP's
+`custom_signup_field_values` is kept whole (json), null where Mobilize withholds it (an event
+the organization does not own). Raw columns and their types: `_mobilize__sources.yml`.
 """
 
 from __future__ import annotations

@@ -6,12 +6,41 @@ with mobilize_attendances as (
     select * from {{ ref('int_mobilize_attendances__linked') }}
 ),
 
+mobilize_custom_fields as (
+    select * from {{ ref('stg_mobilize__attendance_custom_fields') }}
+),
+
 action_network_attendances as (
     select * from {{ ref('stg_action_network__attendances') }}
 ),
 
 controlshift_attendees as (
     select * from {{ ref('stg_controlshift__attendees') }}
+),
+
+-- an answer's key is its field's name, or, when two answers share a name (or it has none), the
+-- field id beside it, so that no answer is lost
+mobilize_custom_field_keys as (
+    select
+        attendance_id,
+        case
+            when custom_field_name is null then custom_field_id
+            when count(*) over (partition by attendance_id, custom_field_name) > 1
+                then custom_field_name || ' (' || custom_field_id || ')'
+            else custom_field_name
+        end as answer_key,
+        -- true/false for a yes/no field, a string for a text field
+        coalesce(to_json(boolean_value), to_json(text_value)) as answer
+    from mobilize_custom_fields
+),
+
+-- an RSVP's answers as one JSON object, keys sorted
+mobilize_custom_field_objects as (
+    select
+        attendance_id,
+        cast(to_json(map_from_entries(list((answer_key, answer) order by answer_key))) as varchar) as custom_fields
+    from mobilize_custom_field_keys
+    group by attendance_id
 ),
 
 mobilize as (
@@ -37,8 +66,15 @@ mobilize as (
         utm_campaign,
         utm_term,
         utm_content,
-        referrer_url
+        referrer_url,
+        -- {} when Mobilize sent no answers; null when it withholds them (an event the
+        -- organization does not own)
+        case
+            when mobilize_attendances.custom_fields_shared
+                then coalesce(mobilize_custom_field_objects.custom_fields, '{}')
+        end as custom_fields
     from mobilize_attendances
+    left join mobilize_custom_field_objects using (attendance_id)
 ),
 
 action_network as (
@@ -89,7 +125,7 @@ controlshift as (
     from controlshift_attendees
 ),
 
--- by name: a column a source does not have (a timeslot, most UTM fields) is null in its rows
+-- by name: a column a source does not have (a timeslot, most UTM fields, custom fields) is null in its rows
 final as (
     select * from mobilize
     union all by name

@@ -7,6 +7,10 @@ mobilize_timeslots as (
     select * from {{ ref('stg_mobilize__event_timeslots') }}
 ),
 
+mobilize_event_tags as (
+    select * from {{ ref('stg_mobilize__event_tags') }}
+),
+
 action_network_events as (
     select * from {{ ref('stg_action_network__events') }}
 ),
@@ -21,6 +25,15 @@ controlshift_events as (
 
 controlshift_locations as (
     select * from {{ ref('stg_controlshift__locations') }}
+),
+
+-- an event's tag names, sorted, each once (two tags may share a name)
+mobilize_tag_lists as (
+    select
+        event_id,
+        list(distinct tag_name order by tag_name) as tags
+    from mobilize_event_tags
+    group by event_id
 ),
 
 mobilize as (
@@ -43,12 +56,16 @@ mobilize as (
         mobilize_events.longitude,
         mobilize_events.is_virtual,
         mobilize_events.sponsor_organization_name as organization,
+        -- an event campaign has a slug and no title; shown for the organization's own events only
+        mobilize_events.event_campaign_slug as campaign,
+        coalesce(mobilize_tag_lists.tags, cast([] as varchar[])) as tags,
         mobilize_events.browser_url,
         case when mobilize_events.deleted_at is not null then 'deleted' else 'active' end as status,
         mobilize_events.created_at,
         coalesce(mobilize_events.deleted_at, mobilize_events.updated_at) as updated_at
     from mobilize_events
     inner join mobilize_timeslots using (event_id)
+    left join mobilize_tag_lists using (event_id)
 ),
 
 -- an Action Network event is one occurrence; one hosted in an event campaign carries the campaign
@@ -103,7 +120,7 @@ controlshift as (
     left join controlshift_locations using (location_id)
 ),
 
--- by name: a column a source does not have (a timeslot, a campaign, an event type) is null in its rows
+-- by name: a column a source does not have (a timeslot, a campaign, an event type, tags) is null in its rows
 final as (
     select * from mobilize
     union all by name

@@ -27,7 +27,8 @@ final as (
         attendances.utm_campaign,
         attendances.utm_term,
         attendances.utm_content,
-        attendances.referrer_url
+        attendances.referrer_url,
+        attendances.custom_fields
     from attendances
     left join identities
         on identities.source = attendances.source

@@ -24,6 +24,7 @@ final as (
         is_virtual,
         organization,
         campaign,
+        tags,
         browser_url,
         status,
         created_at,

@@ -16,6 +16,9 @@ final as (
         status,
         json_extract_string(sponsor, '$.id') as sponsor_organization_id,
         attended,
+        -- whether Mobilize sent the custom sign-up field values (it withholds them for events the
+        -- organization does not own); the values are in stg_mobilize__attendance_custom_fields
+        custom_signup_field_values is not null as custom_fields_shared,
         json_extract_string(person, '$.given_name') as person_given_name,
         json_extract_string(person, '$.family_name') as person_family_name,
         json_extract_string(person, '$.email_addresses[0].address') as person_email,

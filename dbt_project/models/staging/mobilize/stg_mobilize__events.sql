@@ -42,6 +42,9 @@ final as (
         source.visibility,
         source.approval_status,
         source.address_visibility,
+        -- Mobilize shows the campaign for the organization's own events only
+        cast(source.event_campaign__id as varchar) as event_campaign_id,
+        source.event_campaign__slug as event_campaign_slug,
         {{ from_unix_seconds('source.created_date') }} as created_at,
         {{ from_unix_seconds('source.modified_date') }} as updated_at,
         coalesce(
