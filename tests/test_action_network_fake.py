@@ -300,7 +300,8 @@ def test_actions_come_soon_after_their_page_so_old_pages_are_quiet():
     charges: dict[tuple, list] = {}
     for donation in data.donations.values():
         if donation.recurrence:
-            charges.setdefault((donation.person_id, donation.page_id, donation.amount), []).append(donation.created_date)
+            key = (donation.person_id, donation.page_id, donation.amount)
+            charges.setdefault(key, []).append(donation.created_date)
     assert any(len(dates) > 2 for dates in charges.values()), "a recurring donor's monthly charges, a donation each"
     truth = {source_id for source, source_id, _ in world.truth if source == "action_network"}
     everyone = [a for kind in action_network.ACTION_KINDS for a in data.actions_of(kind).values()]
