@@ -438,7 +438,8 @@ def generate(world: World) -> ActionNetworkData:
 
 
 def advance(world: World, fraction: float) -> None:
-    """A day on Action Network: profile edits, event edits, changed and new RSVPs, new tags on people."""
+    """A day on Action Network: profile edits, event edits, changed and new RSVPs, new tags on people,
+    and actions (`_advance_actions`)."""
     data: ActionNetworkData = world.vendors[SOURCE]  # type: ignore[assignment]
     rng = world.rng(f"{SOURCE}-advance")
     now = world.clock.now
@@ -500,7 +501,7 @@ def _page(rng: random.Random, kind: ActionKind, created: int, now: int) -> AnPag
 
 def _act(rng: random.Random, data: ActionNetworkData, page: AnPage, person: AnPerson, moment: int, now: int) -> None:
     """`person` acts on `page` at `moment`, unless that is still to come or before they were on the list."""
-    if moment >= now or moment < person.created_date:
+    if moment > now or moment < person.created_date:
         return
     for action in ACTS[page.kind](rng, page, person, moment, now):
         data.add_action(action)
@@ -538,14 +539,14 @@ def _donations(rng: random.Random, page: AnPage, person: AnPerson, moment: int, 
         return [_action(rng, "donations", page, person, moment, now, amount=amount)]
     payments = [moment + n * MONTH for n in range(rng.randint(2, 12))]
     return [_action(rng, "donations", page, person, paid, now, amount=amount, recurrence="Monthly")
-            for paid in payments if paid < now]
+            for paid in payments if paid <= now]
 
 
 def _outreaches(rng: random.Random, page: AnPage, person: AnPerson, moment: int, now: int) -> list[AnAction]:
     """A letter or call to one to three targets; now and then a second one later the same day."""
-    letters = 1 if rng.random() < 0.9 else 2
-    return [_action(rng, "outreaches", page, person, moment + n * rng.randrange(60, 6 * 3600), now,
-                    targets=rng.sample(TARGETS, rng.choice((1, 1, 2, 3)))) for n in range(letters)]
+    moments = [moment] if rng.random() < 0.9 else [moment, moment + rng.randrange(60, 6 * 3600)]
+    return [_action(rng, "outreaches", page, person, sent, now, targets=rng.sample(TARGETS, rng.choice((1, 1, 2, 3))))
+            for sent in moments if sent <= now]
 
 
 ACTS = {"petitions": _signature, "forms": _submission, "fundraising_pages": _donations,
@@ -589,7 +590,7 @@ def _advance_actions(world: World, data: ActionNetworkData, fraction: float) -> 
         # a person signs a petition or submits a form once; donates and writes as often as they like
         if page.kind in ("petitions", "forms") and _has_acted(data, page, person):
             continue
-        _act(rng, data, page, person, now, now + 1)
+        _act(rng, data, page, person, now, now)
         # "the modified_date on person records updates any time a person takes an action"
         person.modified_date = now
     if rng.random() < 0.2:

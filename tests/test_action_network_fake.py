@@ -336,3 +336,4 @@ def test_advance_adds_actions_on_running_pages_and_their_people_change():
     assert {a.page_id for a in new} <= running
     assert all(data.people[a.person_id].modified_date == now for a in new)
     assert any(a.modified_date == now and a.created_date < now for a in actions), "some actions were edited"
+    assert all(a.created_date <= a.modified_date <= now for a in actions), "nothing happens in the future"
