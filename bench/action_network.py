@@ -34,7 +34,8 @@ EVENTS, UPCOMING = 2000, 50
 RATE = action_network.RATE_LIMIT
 KEY = "bench-key"
 PACE_BAR, INCREMENTAL_BAR, CRASH_BAR = 1.15, 0.1, 0.6
-TABLES = ("people", "events", "attendances", "tags", "taggings", "event_campaigns")
+TABLES = ("people", "events", "attendances", "tags", "taggings", "event_campaigns", "petitions", "signatures", "forms",
+          "submissions", "fundraising_pages", "donations", "advocacy_campaigns", "outreaches", "lists")
 
 
 def _sync(warehouse: Path, service) -> tuple[float, int]:  # noqa: ANN001

@@ -2,10 +2,10 @@
 
 Serves `../shared/seeds/002_4d761cadd923a5d8.txt` and `003_1a0cb76621dbd42f.txt`: HAL+JSON
 collections of `people`, `events`, each event's `attendances`, `tags`, each tag's `taggings`
-(also each person's, `/people/{id}/taggings`) and `event_campaigns`, records under
-`_embedded["osdi:…"]`, `_links.next.href` paging with `page`/`per_page` (25 per page at most),
-`identifiers` in `system:id` form, OData `filter=modified_date gt '…'` (also `lt`/`eq`, joined
-by `and`), the `OSDI-API-Token` header (401 when wrong). The people collection carries no totals
+(also each person's, `/people/{id}/taggings`), `event_campaigns` and the actions (below),
+records under `_embedded["osdi:…"]`, `_links.next.href` paging with `page`/`per_page` (25 per
+page at most), `identifiers` in `system:id` form, OData `filter=modified_date gt '…'` (also
+`lt`/`eq`, joined by `and`), the `OSDI-API-Token` header (401 when wrong). The people collection carries no totals
 and still shows a `next` link on its last page; a page past the end has an empty `_embedded` and
 no `next`. Responses carry the world's clock in their `Date` header, as a server's clock.
 
@@ -27,6 +27,48 @@ Where the live API differs from the seeds, the fake behaves like the live API, b
   is required to reach them, per public integrations).
 - The 4 requests/s limit counts arrivals: a fifth request in any one second is answered 429
   (`SlidingWindowLimit`), so evenly spaced starts plus network jitter earn 429s.
+
+Actions: `petitions`, `forms`, `fundraising_pages` and `advocacy_campaigns` (one table,
+`ACTION_KINDS`), each page's `signatures`, `submissions`, `donations` and `outreaches`
+(`/petitions/{id}/signatures`, …), and `lists`, served as the public evidence shows them:
+
+- Collections and relations: actionnetwork.org/docs/v2/{petitions, signatures, forms,
+  submissions, fundraising_pages, donations, advocacy_campaigns, outreaches, lists}; the example
+  payloads in move-coop/parsons `test/test_action_network/data/fake_*.json` (copied from those
+  pages). Pages under `osdi:<collection>`, actions under `osdi:signatures`, `osdi:submissions`,
+  `osdi:donations`, `osdi:outreaches`, lists under `osdi:lists`. Advocacy campaigns are embedded
+  as `osdi:advocacy_campaigns`, not `action_network:…` (Parsons' fixture; hotglue's
+  target-actionnetwork reads that key from the live API; OSDI's advocacy_campaigns.md), and an
+  outreach links its campaign as `osdi:advocacy_campaign`.
+- Every action carries `action_network:person_id` and its page's `action_network:<page>_id`
+  (`action_network:petition_id`, …) beside the HAL links `osdi:person` and `osdi:petition` (…);
+  and `action_network:referrer_data` {source, referrer, website, email_referrer,
+  mobile_referrer}, "none" where empty (webhook payload docs, actionnetwork.org/docs/webhooks/
+  {signature, submission, donation, outreach}; changelog May 2020: "Added email and mobile
+  referrer to 'transaction' API endpoints such as signatures, submissions"). Pages carry
+  `action_network:hidden` (changelog August 2016: "action resources (petitions, forms, etc...)"),
+  `total_<actions>`, and embed their creator as `osdi:creator` (Parsons' fixtures).
+- Donations: `amount` a string ("The amount of money donated", webhook docs; "20.01" in the
+  docs' examples), `currency`, `recipients` [{display_name, amount}], `payment` {method,
+  reference_number, authorization_stored}, `action_network:recurrence` {recurring, period}
+  ("Monthly"; other periods unverified). A recurring donor's monthly charges are each a donation
+  on the same page (help centre, "Recurring donation information"; each charge its own record is
+  the reading the docs' "not deduplicated based on person" supports, unverified in detail).
+- Outreaches: `type` (email or phone), `targets` [{title, given_name, family_name, ocdid}],
+  `subject`/`message` for letters, `duration` for calls (OSDI outreaches.md). The docs say the UI
+  shows one outreach per target; here an outreach holds one to three targets, as the API's
+  `targets` array allows (unverified how often live outreaches hold more than one).
+- Signatures and submissions are one per person per page ("deduplicated based on person");
+  donations and outreaches are not. Signature `comments` are optional.
+- Lists: read only, `name` (administrative title), `title`, `description` ("Email" or
+  "Report"), `browser_url` (docs/v2/lists). The OData filter is not documented for lists (Parsons'
+  list of filterable collections leaves them out): answered 400, like tags.
+- Unverified, so the fake takes the stricter side: whether a new action moves its page's
+  `modified_date` (here it does not), and whether email_referrer holds an email's id (here
+  "email-<n>").
+
+In the world, most of a page's actions come within days of its launch (`ACTION_LAG`), so old
+pages are quiet, except fundraising pages with recurring donors, charged monthly for up to a year.
 """
 
 from __future__ import annotations
@@ -67,7 +109,61 @@ EMAIL_STATUSES = ("subscribed", "unsubscribed", "bouncing", "previous bounce", "
 PHONE_STATUSES = ("subscribed", "unsubscribed", "bouncing", "previous bounce")
 # the query parameter OData filters travel in, and the collections that reject it
 FILTER_PARAMETER = "filter"
-UNFILTERABLE = ("tags", "taggings", "person_taggings")
+UNFILTERABLE = ("tags", "taggings", "person_taggings", "lists")
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    """A kind of action page and the actions people take on it, named as the API names them, with
+    how many of its pages a world holds (`least`, or one per `per_people` world people)."""
+
+    page: str  # one page: "petition" (its HAL relation osdi:petition, its id action_network:petition_id)
+    pages: str  # the collection of pages, under `_embedded["osdi:<pages>"]`
+    action: str  # one action: "signature" (its helper osdi:record_signature_helper)
+    actions: str  # a page's collection of actions, under `_embedded["osdi:<actions>"]`
+    browser_path: str  # where its pages live on actionnetwork.org
+    least: int
+    per_people: int
+    titles: tuple[str, ...]
+
+    @property
+    def page_rel(self) -> str:
+        return f"osdi:{self.page}"
+
+    @property
+    def page_id_field(self) -> str:
+        return f"action_network:{self.page}_id"
+
+
+ACTION_KINDS = (
+    ActionKind("petition", "petitions", "signature", "signatures", "petitions", 3, 250,
+               ("Fund Our Schools", "Stop the Rent Hike", "Clean Air Now", "Protect Voting Rights")),
+    ActionKind("form", "forms", "submission", "submissions", "forms", 3, 300,
+               ("Volunteer Interest Form", "Share Your Story", "Pledge to Vote", "Member Survey")),
+    ActionKind("fundraising_page", "fundraising_pages", "donation", "donations", "fundraising", 2, 300,
+               ("Sustain the Movement", "Rapid Response Fund", "Year-End Drive", "Bail Fund")),
+    ActionKind("advocacy_campaign", "advocacy_campaigns", "outreach", "outreaches", "letters", 2, 400,
+               ("Call Your Senator", "Write Your Council Member", "Tell the Governor: Sign the Bill")),
+)
+KIND_OF_PAGES = {kind.pages: kind for kind in ACTION_KINDS}
+KIND_OF_ACTIONS = {kind.actions: kind for kind in ACTION_KINDS}
+GROUP_NAME = "Keystone Organizing Project"
+# most of a page's actions come within days of its launch: a quiet old page stays quiet
+ACTION_LAG = 5 * DAY
+# a page launched this recently is still drawing actions (what `advance` adds to)
+RECENT_PAGE = 21 * DAY
+MONTH = 30 * DAY
+RECURRING_SHARE = 0.2
+AMOUNTS = (5, 10, 15, 25, 27, 50, 100, 250, 1000.5)
+COMMENTS = ("Our kids deserve better.", "Please act now!", "I live here and this matters.",
+            "Stop doing the bad thing", "Signed for my grandmother.")
+TARGETS = (("Senator", "Maria", "Alvarez", "ocd-division/country:us/state:pa"),
+           ("Senator", "John", "Fetterly", "ocd-division/country:us/state:pa"),
+           ("Representative", "Jill", "Black", "ocd-division/country:us/state:pa/cd:3"),
+           ("Council Member", "Ray", "Okafor",
+            "ocd-division/country:us/state:pa/place:philadelphia/council_district:5"))
+LIST_SUBJECTS = ("Can you chip in $5?", "Event tonight!", "Monthly volunteers", "Petition signers, not donors",
+                 "This week in the movement")
 
 
 def iso(seconds: int) -> str:
@@ -152,6 +248,49 @@ class AnCampaign:
     modified_date: int
 
 
+@dataclass(slots=True)
+class AnPage:
+    """A petition, form, fundraising page or advocacy campaign: a page people take action on."""
+
+    id: str
+    kind: str  # its collection: petitions, forms, fundraising_pages, advocacy_campaigns
+    title: str
+    hidden: bool  # hidden in the UI; the API still lists it, with `action_network:hidden`
+    outreach_type: str  # advocacy campaigns: "email" (letters) or "phone" (calls); "" for the rest
+    created_date: int
+    modified_date: int
+
+
+@dataclass(slots=True)
+class AnAction:
+    """A signature, submission, donation or outreach: one person acting on one page."""
+
+    id: str
+    kind: str  # its collection: signatures, submissions, donations, outreaches
+    page_id: str
+    person_id: str
+    referrer: str | None  # the source code of the link followed; served as "none" when None
+    email_referrer: str | None  # the email (a list) whose link was followed
+    created_date: int
+    modified_date: int
+    comments: str | None = None  # signatures
+    amount: str | None = None  # donations, as the API writes it: "25", "25.00", "1000.50"
+    recurrence: str | None = None  # donations: the period ("Monthly") of a recurring donation
+    targets: list[tuple[str, str, str, str]] = field(default_factory=list)  # outreaches
+
+
+@dataclass(slots=True)
+class AnList:
+    """A list: an email sent or a report saved (read only)."""
+
+    id: str
+    name: str
+    title: str
+    description: str  # "Email" or "Report"
+    created_date: int
+    modified_date: int
+
+
 @dataclass
 class ActionNetworkData:
     people: dict[str, AnPerson]
@@ -163,6 +302,35 @@ class ActionNetworkData:
     # child collections, for serving: event id -> attendance ids, tag id -> tagging ids
     by_event: dict[str, list[str]] = field(default_factory=dict)
     by_tag: dict[str, list[str]] = field(default_factory=dict)
+    # action pages and the actions on them (the truth tests count: each action's person_id is an
+    # Action Network person, whose world person `World.truth` names), page id -> action ids
+    petitions: dict[str, AnPage] = field(default_factory=dict)
+    forms: dict[str, AnPage] = field(default_factory=dict)
+    fundraising_pages: dict[str, AnPage] = field(default_factory=dict)
+    advocacy_campaigns: dict[str, AnPage] = field(default_factory=dict)
+    signatures: dict[str, AnAction] = field(default_factory=dict)
+    submissions: dict[str, AnAction] = field(default_factory=dict)
+    donations: dict[str, AnAction] = field(default_factory=dict)
+    outreaches: dict[str, AnAction] = field(default_factory=dict)
+    lists: dict[str, AnList] = field(default_factory=dict)
+    by_page: dict[str, list[str]] = field(default_factory=dict)
+
+    def pages_of(self, kind: ActionKind) -> dict[str, AnPage]:
+        return getattr(self, kind.pages)
+
+    def actions_of(self, kind: ActionKind) -> dict[str, AnAction]:
+        return getattr(self, kind.actions)
+
+    def add_page(self, page: AnPage) -> None:
+        self.pages_of(KIND_OF_PAGES[page.kind])[page.id] = page
+
+    def add_action(self, action: AnAction) -> None:
+        self.actions_of(KIND_OF_ACTIONS[action.kind])[action.id] = action
+        self.by_page.setdefault(action.page_id, []).append(action.id)
+
+    def actions_on(self, page: AnPage) -> list[AnAction]:
+        actions = self.actions_of(KIND_OF_PAGES[page.kind])
+        return [actions[i] for i in self.by_page.get(page.id, [])]
 
     def add_attendance(self, attendance: AnAttendance) -> None:
         self.attendances[attendance.id] = attendance
@@ -265,11 +433,13 @@ def generate(world: World) -> ActionNetworkData:
         for tag in rng.sample(tag_list, rng.choice((0, 0, 1, 1, 2, 3))):
             created = min(draws.soon_after(rng, person.created_date, tag.created_date), now)
             data.add_tagging(AnTagging(_uuid(rng), tag.id, person.id, created, created))
+    _generate_actions(world, data)
     return data
 
 
 def advance(world: World, fraction: float) -> None:
-    """A day on Action Network: profile edits, event edits, changed and new RSVPs, new tags on people."""
+    """A day on Action Network: profile edits, event edits, changed and new RSVPs, new tags on people,
+    and actions (`_advance_actions`)."""
     data: ActionNetworkData = world.vendors[SOURCE]  # type: ignore[assignment]
     rng = world.rng(f"{SOURCE}-advance")
     now = world.clock.now
@@ -297,6 +467,134 @@ def advance(world: World, fraction: float) -> None:
     for person in changes(list(data.people.values())):
         data.add_tagging(AnTagging(_uuid(rng), tag.id, person.id, now, now))
         person.modified_date = now
+    _advance_actions(world, data, fraction)
+
+
+# --- action pages, the actions people take on them, lists ----------------------------------
+# Drawn from streams of their own, after the rest of the slice, so that people, events, RSVPs
+# and tags draw exactly as they did before actions existed (tests compare worlds by seed).
+
+def _generate_actions(world: World, data: ActionNetworkData) -> None:
+    """A handful of each kind of page (more in a bigger world), and who acted on each when."""
+    rng = world.rng(f"{SOURCE}-actions")
+    now = world.clock.now
+    people = list(data.people.values())
+    for kind in ACTION_KINDS:
+        for n in range(max(kind.least, len(world.persons) // kind.per_people)):
+            # the first of each kind is running now; the rest launched over the last year and a half
+            page = _page(rng, kind, now - rng.randrange(DAY, (RECENT_PAGE if n == 0 else 540 * DAY)), now)
+            data.add_page(page)
+            reach = rng.uniform(0.05, 0.4)
+            for person in people:
+                if rng.random() < reach:
+                    _act(rng, data, page, person, page.created_date + int(rng.expovariate(1 / ACTION_LAG)), now)
+    for n in range(max(3, len(world.persons) // 300)):
+        _add_list(rng, data, now - rng.randrange(DAY, 300 * DAY), now)
+
+
+def _page(rng: random.Random, kind: ActionKind, created: int, now: int) -> AnPage:
+    edited = created + rng.randrange(0, max(1, min(60 * DAY, now - created)))
+    return AnPage(_uuid(rng), kind.pages, rng.choice(kind.titles), rng.random() < 0.15,
+                  rng.choice(("email", "email", "phone")) if kind.pages == "advocacy_campaigns" else "",
+                  created, edited)
+
+
+def _act(rng: random.Random, data: ActionNetworkData, page: AnPage, person: AnPerson, moment: int, now: int) -> None:
+    """`person` acts on `page` at `moment`, unless that is still to come or before they were on the list."""
+    if moment > now or moment < person.created_date:
+        return
+    for action in ACTS[page.kind](rng, page, person, moment, now):
+        data.add_action(action)
+
+
+def _action(rng: random.Random, kind: str, page: AnPage, person: AnPerson, created: int, now: int,
+            **fields: object) -> AnAction:
+    referrer = rng.choice(REFERRERS)
+    # most actions are never edited; some are, within weeks
+    edited = created if rng.random() < 0.85 else draws.rsvp_changed(rng, created, now)
+    return AnAction(_uuid(rng), kind, page.id, person.id, referrer,
+                    f"email-{rng.randrange(1, 40)}" if referrer == "email" else None, created, edited,
+                    **fields)  # type: ignore[arg-type]
+
+
+def _signature(rng: random.Random, page: AnPage, person: AnPerson, moment: int, now: int) -> list[AnAction]:
+    comments = rng.choice(COMMENTS) if rng.random() < 0.3 else None
+    return [_action(rng, "signatures", page, person, moment, now, comments=comments)]
+
+
+def _submission(rng: random.Random, page: AnPage, person: AnPerson, moment: int, now: int) -> list[AnAction]:
+    return [_action(rng, "submissions", page, person, moment, now)]
+
+
+def _amount(rng: random.Random) -> str:
+    """A donation's amount as the API writes it, a string: "25", "25.00", "1000.50"."""
+    value = rng.choice(AMOUNTS)
+    return f"{value:g}" if value == int(value) and rng.random() < 0.3 else f"{value:.2f}"
+
+
+def _donations(rng: random.Random, page: AnPage, person: AnPerson, moment: int, now: int) -> list[AnAction]:
+    """One donation, or a recurring donor's monthly donations so far, each its own record."""
+    amount = _amount(rng)
+    if rng.random() >= RECURRING_SHARE:
+        return [_action(rng, "donations", page, person, moment, now, amount=amount)]
+    payments = [moment + n * MONTH for n in range(rng.randint(2, 12))]
+    return [_action(rng, "donations", page, person, paid, now, amount=amount, recurrence="Monthly")
+            for paid in payments if paid <= now]
+
+
+def _outreaches(rng: random.Random, page: AnPage, person: AnPerson, moment: int, now: int) -> list[AnAction]:
+    """A letter or call to one to three targets; now and then a second one later the same day."""
+    moments = [moment] if rng.random() < 0.9 else [moment, moment + rng.randrange(60, 6 * 3600)]
+    return [_action(rng, "outreaches", page, person, sent, now, targets=rng.sample(TARGETS, rng.choice((1, 1, 2, 3))))
+            for sent in moments if sent <= now]
+
+
+ACTS = {"petitions": _signature, "forms": _submission, "fundraising_pages": _donations,
+        "advocacy_campaigns": _outreaches}
+
+
+def _add_list(rng: random.Random, data: ActionNetworkData, created: int, now: int) -> None:
+    email = rng.random() < 0.7
+    subject = rng.choice(LIST_SUBJECTS)
+    listed = AnList(_uuid(rng), f"{'Email' if email else 'Report'}: {subject} ({iso(created)[:10]})", subject,
+                    "Email" if email else "Report", created,
+                    created + rng.randrange(0, max(1, min(DAY, now - created))))
+    data.lists[listed.id] = listed
+
+
+def _has_acted(data: ActionNetworkData, page: AnPage, person: AnPerson) -> bool:
+    return any(action.person_id == person.id for action in data.actions_on(page))
+
+
+def _advance_actions(world: World, data: ActionNetworkData, fraction: float) -> None:
+    """Edited actions and pages, new actions on the pages running now, sometimes a new page or list."""
+    rng = world.rng(f"{SOURCE}-actions-advance")
+    now = world.clock.now
+    changes = partial(pick_changes, rng, fraction)
+    for action in changes([a for kind in ACTION_KINDS for a in data.actions_of(kind).values()]):
+        if action.kind == "donations":
+            action.amount = _amount(rng)  # an amount corrected
+        elif action.kind == "signatures":
+            action.comments = rng.choice(COMMENTS)
+        action.modified_date = now
+    pages = [p for kind in ACTION_KINDS for p in data.pages_of(kind).values()]
+    for page in changes(pages):
+        page.title = f"{page.title} (updated)"
+        page.modified_date = now
+    running = [p for p in pages if now - p.created_date < RECENT_PAGE]
+    if not running or rng.random() < 0.3:
+        running.append(_page(rng, rng.choice(ACTION_KINDS), now, now))
+        data.add_page(running[-1])
+    for person in changes(list(data.people.values())):
+        page = rng.choice(running)
+        # a person signs a petition or submits a form once; donates and writes as often as they like
+        if page.kind in ("petitions", "forms") and _has_acted(data, page, person):
+            continue
+        _act(rng, data, page, person, now, now)
+        # "the modified_date on person records updates any time a person takes an action"
+        person.modified_date = now
+    if rng.random() < 0.2:
+        _add_list(rng, data, now, now)
 
 
 # --- the fake API -----------------------------------------------------------------------
@@ -363,6 +661,14 @@ class ActionNetworkApi(VendorApi):
             Rule(f"{API_PREFIX}/event_campaigns/<id>", endpoint="event_campaign"),
             Rule(f"{API_PREFIX}/event_campaigns/<id>/events", endpoint="campaign_events"),
             Rule(f"{API_PREFIX}/event_campaigns/<campaign>/events/<id>/attendances", endpoint="attendances"),
+            Rule(f"{API_PREFIX}/lists", endpoint="lists"),
+            Rule(f"{API_PREFIX}/lists/<id>", endpoint="list"),
+            # each kind of action page, and each page's actions: /petitions/{id}/signatures/{id}, …
+            *(rule for kind in ACTION_KINDS for rule in (
+                Rule(f"{API_PREFIX}/{kind.pages}", endpoint=kind.pages),
+                Rule(f"{API_PREFIX}/{kind.pages}/<id>", endpoint=kind.page),
+                Rule(f"{API_PREFIX}/{kind.pages}/<id>/{kind.actions}", endpoint=kind.actions),
+                Rule(f"{API_PREFIX}/{kind.pages}/<page>/{kind.actions}/<id>", endpoint=kind.action))),
         ], strict_slashes=False)
         # filtered, ordered listings of the current world version; paging slices them
         self._listings = ListingCache(world)
@@ -374,8 +680,8 @@ class ActionNetworkApi(VendorApi):
         if request.method != "GET":
             raise ApiError(405, f"{request.method} is not supported by this sandbox")
         self._local.base = f"{request.host_url.rstrip('/')}{API_PREFIX}"
-        if endpoint in ("person", "event", "tag", "event_campaign"):
-            return self._single(endpoint, args["id"])
+        if endpoint in SINGLE_RESOURCES:
+            return self._single(endpoint, args["id"], args.get("page"))
         if endpoint in UNFILTERABLE and FILTER_PARAMETER in request.args:
             raise ApiError(400, f"filter is not supported on {endpoint.removeprefix('person_')}")
         if endpoint == "attendances":
@@ -391,12 +697,17 @@ class ActionNetworkApi(VendorApi):
             raise ApiError(404, "Not found")
 
     # --- single resources -------------------------------------------------------------
-    def _single(self, endpoint: str, record_id: str) -> Response:
+    def _single(self, endpoint: str, record_id: str, page_id: str | None) -> Response:
+        """One record; an action only under the page it was taken on."""
+        data = self.data
         table, render = {
-            "person": (self.data.people, self._person_json), "event": (self.data.events, self._event_json),
-            "tag": (self.data.tags, self._tag_json), "event_campaign": (self.data.event_campaigns, self._campaign_json),
+            "person": (data.people, self._person_json), "event": (data.events, self._event_json),
+            "tag": (data.tags, self._tag_json), "event_campaign": (data.event_campaigns, self._campaign_json),
+            "list": (data.lists, self._list_json),
+            **{kind.page: (data.pages_of(kind), self._page_json) for kind in ACTION_KINDS},
+            **{kind.action: (data.actions_of(kind), self._action_json) for kind in ACTION_KINDS},
         }[endpoint]
-        if record_id not in table:
+        if record_id not in table or (page_id is not None and table[record_id].page_id != page_id):
             raise ApiError(404, "Not found")
         payload = render(table[record_id])
         payload["_links"]["curies"] = self._curies()
@@ -405,6 +716,15 @@ class ActionNetworkApi(VendorApi):
     # --- collections ------------------------------------------------------------------
     def _records(self, endpoint: str, parent: str | None) -> tuple[list, str, object]:
         data = self.data
+        if endpoint in KIND_OF_PAGES:
+            return list(data.pages_of(KIND_OF_PAGES[endpoint]).values()), f"osdi:{endpoint}", self._page_json
+        if endpoint in KIND_OF_ACTIONS:
+            pages = data.pages_of(KIND_OF_ACTIONS[endpoint])
+            if parent not in pages:
+                raise ApiError(404, "Not found")
+            return data.actions_on(pages[parent]), f"osdi:{endpoint}", self._action_json
+        if endpoint == "lists":
+            return list(data.lists.values()), "osdi:lists", self._list_json
         if endpoint == "people":
             return list(data.people.values()), "osdi:people", self._person_json
         if endpoint == "events":
@@ -580,6 +900,98 @@ class ActionNetworkApi(VendorApi):
             "_links": {"self": self._href("event_campaigns", campaign.id),
                        "osdi:events": self._href("event_campaigns", campaign.id, "events")},
         }
+
+    def _page_json(self, page: AnPage) -> dict:
+        kind = KIND_OF_PAGES[page.kind]
+        actions = self.data.actions_on(page)
+        return {
+            "identifiers": [f"action_network:{page.id}"], "origin_system": "Action Network",
+            "created_date": iso(page.created_date), "modified_date": iso(page.modified_date),
+            "name": f"{page.title} ({iso(page.created_date)[:7]})", "title": page.title,
+            "description": f"<p>{page.title}: add your name today.</p>",
+            "browser_url": f"https://actionnetwork.org/{kind.browser_path}/{page.id[:8]}",
+            "featured_image_url": f"https://actionnetwork.org/images/{page.id[:8]}.jpg",
+            f"total_{kind.actions}": len(actions),
+            "action_network:hidden": page.hidden,
+            "action_network:sponsor": {"title": GROUP_NAME, "browser_url": "https://actionnetwork.org/groups/keystone"},
+            **PAGE_FIELDS[page.kind](page, actions),
+            # the organizer who made it, abridged (the documents embed the whole person)
+            "_embedded": {"osdi:creator": {"given_name": "Dana", "family_name": "Organizer",
+                                           "identifiers": ["action_network:00000000-0000-4000-8000-00000000c0de"],
+                                           "email_addresses": [{"primary": True, "address": "dana@keystone.example",
+                                                                "status": "subscribed"}]}},
+            "_links": {"self": self._href(page.kind, page.id),
+                       f"osdi:{kind.actions}": self._href(page.kind, page.id, kind.actions),
+                       f"osdi:record_{kind.action}_helper": self._href(page.kind, page.id, kind.actions),
+                       "osdi:creator": self._href("people", "00000000-0000-4000-8000-00000000c0de"),
+                       "action_network:embed": self._href(page.kind, page.id, "embed")},
+        }
+
+    def _action_json(self, action: AnAction) -> dict:
+        kind = KIND_OF_ACTIONS[action.kind]
+        page = self.data.pages_of(kind)[action.page_id]
+        return {
+            "identifiers": [f"action_network:{action.id}"],
+            "created_date": iso(action.created_date), "modified_date": iso(action.modified_date),
+            "action_network:person_id": action.person_id, kind.page_id_field: action.page_id,
+            "action_network:referrer_data": {
+                "source": action.referrer or "none", "referrer": action.referrer or "none",
+                "website": "actionnetwork.org" if action.referrer else "none",
+                "email_referrer": action.email_referrer or "none", "mobile_referrer": "none"},
+            **ACTION_FIELDS[action.kind](action, page),
+            "_links": {"self": self._href(kind.pages, page.id, kind.actions, action.id),
+                       kind.page_rel: self._href(kind.pages, page.id),
+                       "osdi:person": self._href("people", action.person_id)},
+        }
+
+    def _list_json(self, listed: AnList) -> dict:
+        return {
+            "identifiers": [f"action_network:{listed.id}"], "origin_system": "Action Network",
+            "created_date": iso(listed.created_date), "modified_date": iso(listed.modified_date),
+            "name": listed.name, "title": listed.title, "description": listed.description,
+            "browser_url": f"https://actionnetwork.org/{'emails' if listed.description == 'Email' else 'reports'}/"
+                           f"{listed.id[:8]}/manage",
+            "_links": {"self": self._href("lists", listed.id), "osdi:items": self._href("lists", listed.id, "items")},
+        }
+
+
+# what each kind of page and action carries beyond the fields they share
+PAGE_FIELDS = {
+    "petitions": lambda page, _: {"petition_text": f"We call on the mayor: {page.title.lower()}.",
+                                  "target": [{"name": "The Mayor"}]},
+    "forms": lambda page, _: {"call_to_action": "Sign up"},
+    "fundraising_pages": lambda page, actions: {
+        "currency": "USD", "total_amount": f"{sum(float(a.amount or 0) for a in actions):.2f}"},
+    "advocacy_campaigns": lambda page, _: {"type": page.outreach_type, "targets": "Pennsylvania legislators"},
+}
+
+
+def _signature_fields(action: AnAction, _: AnPage) -> dict:
+    return {"comments": action.comments} if action.comments else {}
+
+
+def _donation_fields(action: AnAction, _: AnPage) -> dict:
+    recurrence = {"recurring": True, "period": action.recurrence} if action.recurrence else {"recurring": False}
+    return {"currency": "USD", "amount": action.amount,
+            "recipients": [{"display_name": GROUP_NAME, "amount": action.amount}],
+            "payment": {"method": "Credit Card", "reference_number": action.id,
+                        "authorization_stored": action.recurrence is not None},
+            "action_network:recurrence": recurrence}
+
+
+def _outreach_fields(action: AnAction, page: AnPage) -> dict:
+    targets = [{"title": title, "given_name": given, "family_name": family, "ocdid": ocdid}
+               for title, given, family, ocdid in action.targets]
+    if page.outreach_type == "phone":
+        return {"type": "phone", "duration": 30 + int(action.id[:4], 16) % 600, "targets": targets}
+    return {"type": "email", "subject": page.title, "message": f"Please act: {page.title.lower()}.",
+            "targets": targets}
+
+
+ACTION_FIELDS = {"signatures": _signature_fields, "submissions": lambda action, page: {},
+                 "donations": _donation_fields, "outreaches": _outreach_fields}
+SINGLE_RESOURCES = ("person", "event", "tag", "event_campaign", "list",
+                    *(kind.page for kind in ACTION_KINDS), *(kind.action for kind in ACTION_KINDS))
 
 
 def _hal_response(payload: dict) -> Response:

@@ -187,3 +187,153 @@ def test_the_date_header_is_the_worlds_clock(api):
 
     served = parsedate_to_datetime(get(api, "tags").headers["Date"])
     assert served.timestamp() == api.world.clock.now
+
+
+# --- actions: petitions, forms, fundraising pages, advocacy campaigns, their actions, lists ----
+
+def _all(api, path, **params):
+    """Every record of a collection, following its `next` links."""
+    body = get(api, path, **params).json()
+    [rel] = body["_embedded"]
+    records = body["_embedded"][rel]
+    while "next" in body["_links"]:
+        body = follow(api, body["_links"]["next"])
+        records += body["_embedded"][rel]
+    return records
+
+
+def _uuid(record):
+    return record["identifiers"][0].removeprefix("action_network:")
+
+
+@pytest.mark.parametrize("kind", action_network.ACTION_KINDS, ids=lambda kind: kind.pages)
+def test_action_pages_and_their_actions_have_the_documented_shapes(api, kind):
+    data = api.world.vendors["action_network"]
+    listed = get(api, kind.pages).json()
+    assert list(listed["_embedded"]) == [f"osdi:{kind.pages}"]
+    assert listed["total_records"] == len(data.pages_of(kind)) and listed["total_pages"] == 1
+    pages = listed["_embedded"][f"osdi:{kind.pages}"]
+    assert all(UUID.match(p["identifiers"][0]) and isinstance(p["action_network:hidden"], bool) for p in pages)
+    assert {p["action_network:hidden"] for p in _every_page(api)} == {True, False}, "some pages are hidden"
+    page = max(pages, key=lambda p: p[f"total_{kind.actions}"])
+    assert f"osdi:{kind.actions}" in page["_links"] and "osdi:creator" in page["_embedded"]
+    assert get(api, f"{kind.pages}/{_uuid(page)}").json()["title"] == page["title"]
+    actions = _all(api, f"{kind.pages}/{_uuid(page)}/{kind.actions}")
+    assert len(actions) == page[f"total_{kind.actions}"] == len(data.by_page[_uuid(page)]) > 0
+    for action in actions:
+        assert action["action_network:person_id"] in data.people
+        assert action[f"action_network:{kind.page}_id"] == _uuid(page)
+        assert action["_links"][f"osdi:{kind.page}"]["href"].endswith(_uuid(page))
+        assert action["_links"]["osdi:person"]["href"].endswith(action["action_network:person_id"])
+        referrer = action["action_network:referrer_data"]
+        assert set(referrer) == {"source", "referrer", "website", "email_referrer", "mobile_referrer"}
+    assert any(a["action_network:referrer_data"]["source"] == "none" for a in _every_action(api, kind))
+    single = get(api, f"{kind.pages}/{_uuid(page)}/{kind.actions}/{_uuid(actions[0])}").json()
+    assert single["identifiers"] == actions[0]["identifiers"]
+    assert get(api, f"{kind.pages}/not-a-page/{kind.actions}").status_code == 404
+    assert get(api, f"{kind.pages}/not-a-page").status_code == 404
+
+
+def _every_page(api):
+    return [p for kind in action_network.ACTION_KINDS for p in _all(api, kind.pages)]
+
+
+def _every_action(api, kind):
+    return [a for p in _all(api, kind.pages) for a in _all(api, f"{kind.pages}/{_uuid(p)}/{kind.actions}")]
+
+
+def test_donations_carry_amounts_as_strings_and_their_recurrence(api):
+    kind = action_network.KIND_OF_ACTIONS["donations"]
+    donations = _every_action(api, kind)
+    assert len(donations) == len(api.world.vendors["action_network"].donations)
+    amounts = [d["amount"] for d in donations]
+    assert all(isinstance(a, str) and re.fullmatch(r"\d+(\.\d\d)?", a) for a in amounts)
+    assert any("." not in a for a in amounts) and any(a.endswith(".00") for a in amounts), "the API's noise"
+    assert all(d["currency"] == "USD" and d["recipients"][0]["amount"] == d["amount"] for d in donations)
+    assert all({"method", "reference_number", "authorization_stored"} <= set(d["payment"]) for d in donations)
+    recurrences = [d["action_network:recurrence"] for d in donations]
+    assert {"recurring": False} in recurrences and {"recurring": True, "period": "Monthly"} in recurrences
+
+
+def test_outreaches_carry_their_type_and_one_to_three_targets_signatures_their_comments(api):
+    outreaches = _every_action(api, action_network.KIND_OF_ACTIONS["outreaches"])
+    assert {len(o["targets"]) for o in outreaches} <= {1, 2, 3} and any(len(o["targets"]) > 1 for o in outreaches)
+    assert all(o["type"] in ("email", "phone") and {"title", "family_name"} <= set(o["targets"][0])
+               for o in outreaches)
+    signatures = _every_action(api, action_network.KIND_OF_ACTIONS["signatures"])
+    assert any("comments" in s for s in signatures) and any("comments" not in s for s in signatures)
+    per_person = [(s["action_network:person_id"], s["action_network:petition_id"]) for s in signatures]
+    assert len(per_person) == len(set(per_person)), "a person signs a petition once"
+
+
+def test_action_collections_page_25_at_a_time_and_take_the_filter_lists_refuse_it(api):
+    data = api.world.vendors["action_network"]
+    kind, page_id = max(((kind, page_id) for kind in action_network.ACTION_KINDS for page_id in data.pages_of(kind)),
+                        key=lambda pair: len(data.by_page.get(pair[1], [])))
+    path = f"{kind.pages}/{page_id}/{kind.actions}"
+    first = get(api, path, per_page=100).json()
+    assert first["per_page"] == 25 and first["total_records"] == len(data.by_page[page_id]) > 25
+    second = follow(api, first["_links"]["next"])
+    assert {_uuid(r) for r in second["_embedded"][f"osdi:{kind.actions}"]}.isdisjoint(
+        _uuid(r) for r in first["_embedded"][f"osdi:{kind.actions}"])
+    dates = sorted(a["modified_date"] for a in _all(api, path))
+    cutoff = dates[len(dates) // 2]
+    recent = _all(api, path, filter=f"modified_date gt '{cutoff}'")
+    assert recent and all(a["modified_date"] > cutoff for a in recent) and len(recent) < len(dates)
+    assert get(api, kind.pages, filter="modified_date gt '2000-01-01'").json()["total_records"] == len(
+        data.pages_of(kind))
+    assert get(api, "lists", filter="modified_date gt '2000-01-01'").status_code == 400
+    lists = _all(api, "lists")
+    assert len(lists) == len(data.lists) and {entry["description"] for entry in lists} <= {"Email", "Report"}
+    assert all(entry["name"] and entry["title"] and entry["browser_url"] for entry in lists)
+
+
+def test_actions_come_soon_after_their_page_so_old_pages_are_quiet():
+    world = build_world(people=1000, seed=5)
+    data = world.vendors["action_network"]
+    now, day = world.clock.now, 86400
+    pages = [p for kind in action_network.ACTION_KINDS for p in data.pages_of(kind).values()]
+    lags = sorted(a.created_date - p.created_date for p in pages for a in data.actions_on(p) if not a.recurrence)
+    assert lags[int(len(lags) * 0.9)] < 21 * day, "nine in ten within three weeks of the launch"
+    quiet = [p for p in pages if p.kind != "fundraising_pages" and now - p.created_date > 60 * day]
+    assert quiet and not any(now - a.created_date < 30 * day for p in quiet for a in data.actions_on(p))
+    charges: dict[tuple, list] = {}
+    for donation in data.donations.values():
+        if donation.recurrence:
+            key = (donation.person_id, donation.page_id, donation.amount)
+            charges.setdefault(key, []).append(donation.created_date)
+    assert any(len(dates) > 2 for dates in charges.values()), "a recurring donor's monthly charges, a donation each"
+    truth = {source_id for source, source_id, _ in world.truth if source == "action_network"}
+    everyone = [a for kind in action_network.ACTION_KINDS for a in data.actions_of(kind).values()]
+    assert {a.person_id for a in everyone} <= truth, "every action's person is in the truth"
+
+
+def test_actions_draw_from_streams_of_their_own(monkeypatch):
+    """The rest of the slice draws as it did before actions existed: worlds compare by seed."""
+    with_actions = build_world(people=300, seed=4)
+    with_actions.advance(0.05)
+    monkeypatch.setattr(action_network, "_generate_actions", lambda world, data: None)
+    monkeypatch.setattr(action_network, "_advance_actions", lambda world, data, fraction: None)
+    without = build_world(people=300, seed=4)
+    without.advance(0.05)
+    for name in ("people", "events", "attendances", "tags", "taggings", "event_campaigns"):
+        assert getattr(with_actions.vendors["action_network"], name).keys() == getattr(
+            without.vendors["action_network"], name).keys(), name
+    assert with_actions.truth == without.truth
+
+
+def test_advance_adds_actions_on_running_pages_and_their_people_change():
+    world = build_world(people=400, seed=8)
+    data = world.vendors["action_network"]
+    kinds = action_network.ACTION_KINDS
+    before = {a.id for kind in kinds for a in data.actions_of(kind).values()}
+    world.advance(0.02)
+    now = world.clock.now
+    actions = [a for kind in kinds for a in data.actions_of(kind).values()]
+    new = [a for a in actions if a.id not in before]
+    assert new and all(a.created_date == now for a in new)
+    running = {p.id for kind in kinds for p in data.pages_of(kind).values() if now - p.created_date < 21 * 86400}
+    assert {a.page_id for a in new} <= running
+    assert all(data.people[a.person_id].modified_date == now for a in new)
+    assert any(a.modified_date == now and a.created_date < now for a in actions), "some actions were edited"
+    assert all(a.created_date <= a.modified_date <= now for a in actions), "nothing happens in the future"

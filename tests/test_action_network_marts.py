@@ -2,6 +2,8 @@
 (namespaced fields, six email statuses, filter-rejecting tags, a sponsored campaign's events listed
 only under the campaign, a limiter counting arrivals per second), then `dbt build`."""
 
+from decimal import Decimal
+
 import pytest
 
 from pipelines.cli import main
@@ -68,3 +70,29 @@ def test_rsvps_carry_their_referrer_source_code(built):
         select source_attendance_id, utm_source from analytics.attendances where source = 'action_network'"""))
     assert rows == expected
     assert any(expected.values())
+
+
+def test_every_action_reaches_staging_typed_with_its_person_and_page(built):
+    """Signatures, submissions, donations and outreaches as staging types them: the marts' input."""
+    warehouse, data = built
+    for kind in action_network.ACTION_KINDS:
+        rows = query(warehouse, f"select {kind.action}_id, person_id, {kind.page}_id "
+                                f"from staging.stg_action_network__{kind.actions}")
+        assert sorted(rows) == sorted((a.id, a.person_id, a.page_id) for a in data.actions_of(kind).values()), kind
+        pages = query(warehouse, f"select {kind.page}_id, is_hidden from staging.stg_action_network__{kind.pages}")
+        assert dict(pages) == {p.id: p.hidden for p in data.pages_of(kind).values()}
+    donations = {i: (amount, currency, recurring, period) for i, amount, currency, recurring, period in query(
+        warehouse, "select donation_id, amount, currency, is_recurring, recurrence_period "
+                   "from staging.stg_action_network__donations")}
+    assert donations.keys() == data.donations.keys()
+    # an amount corrected on a quiet page by the last advance waits for the sweep: compare the rest
+    corrected = max(d.modified_date for d in data.donations.values())
+    assert {i: donations[i] for i, d in data.donations.items() if d.modified_date < corrected} == {
+        d.id: (Decimal(d.amount).quantize(Decimal("0.01")), "USD", d.recurrence is not None, d.recurrence)
+        for d in data.donations.values() if d.modified_date < corrected}
+    [(none_sources,)] = query(warehouse, "select count(*) from staging.stg_action_network__signatures "
+                                         "where referrer_source = 'none' or email_referrer = 'none'")
+    assert none_sources == 0, "'none' is read as null"
+    targets = dict(query(warehouse, "select outreach_id, target_count from staging.stg_action_network__outreaches"))
+    assert targets == {o.id: len(o.targets) for o in data.outreaches.values()}
+    assert query(warehouse, "select count(*) from staging.stg_action_network__lists") == [(len(data.lists),)]
