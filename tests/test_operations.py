@@ -166,7 +166,7 @@ def test_example_queries_run_on_the_demo_warehouse(on_demo, sql_file):
 
 def test_example_queries_are_documented():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert len(QUERIES) == 4
+    assert len(QUERIES) == 8
     for sql_file in QUERIES:
         assert f"docs/queries/{sql_file.name}" in readme
 
