@@ -207,8 +207,8 @@ def test_records_without_a_usable_id_are_rejected_and_the_rest_load(configured, 
     broken = {events[5]: "not-a-number", events[6]: [7]}
     render = fake.MobilizeApi._event_json
 
-    def with_broken_ids(api, event, *args):  # noqa: ANN001, ANN202
-        rendered = render(api, event, *args)
+    def with_broken_ids(api, event, *args, **kwargs):  # noqa: ANN001, ANN202
+        rendered = render(api, event, *args, **kwargs)
         if event.id in broken:
             rendered["id"] = broken[event.id]
         return rendered
