@@ -11,14 +11,17 @@
     {%- if not execute -%}{{ return(declared) }}{%- endif -%}
     {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', source_name)
                                            | selectattr('name', 'equalto', table_name) | first -%}
-    {%- set relation = adapter.get_relation(database=declared.database, schema=declared.schema,
-                                            identifier=declared.identifier) -%}
-    {%- set present = [] -%}
-    {%- if relation is not none -%}
-        {%- for column in adapter.get_columns_in_relation(relation) -%}
-            {%- do present.append(column.name | lower) -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {#- asked of the catalog directly, not through adapter.get_relation: dbt's relations cache
+        marks a schema cached at the first relation it adds, so a model compiling in another
+        thread meanwhile could find the table missing and build on the empty stand-in -#}
+    {%- set columns_query -%}
+        select lower(column_name)
+        from information_schema.columns
+        where lower(table_catalog) = lower({{ quoted_literal(declared.database) }})
+            and lower(table_schema) = lower({{ quoted_literal(declared.schema) }})
+            and lower(table_name) = lower({{ quoted_literal(declared.identifier) }})
+    {%- endset -%}
+    {%- set present = run_query(columns_query).columns[0].values() | list -%}
     (
         select
         {%- for name, column in node.columns.items() %}
@@ -28,10 +31,15 @@
                 cast(null as {{ column.data_type }})
             {%- endif %} as {{ adapter.quote(name) }}{{ "," if not loop.last }}
         {%- endfor %}
-        {% if relation is not none -%}
-        from {{ relation }}
+        {% if present -%}
+        from {{ declared }}
         {%- else -%}
         where false
         {%- endif %}
     )
+{%- endmacro %}
+
+{#- A SQL string literal of `value`, its quotes doubled. -#}
+{% macro quoted_literal(value) -%}
+    '{{ value | replace("'", "''") }}'
 {%- endmacro %}
