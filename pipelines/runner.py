@@ -304,7 +304,8 @@ def transform(warehouse: Path | None = None) -> int:
         output.current().error(f"transform: {message}")
         record_run(warehouse, runlog.RunRecord("transform", "failed", started, runlog.now(), message, counts, drops))
         return 1
-    code = dbt("build", warehouse=warehouse, check=False).returncode
+    # unit tests check the SQL against fixed rows, not the data: `make test` runs them, a sync need not
+    code = dbt("build", "--exclude-resource-type", "unit_test", warehouse=warehouse, check=False).returncode
     rejected = dbt_failures()
     message = "dbt build passed" if code == 0 else f"dbt build failed ({len(rejected)} models or tests)"
     if code == 0:
