@@ -16,6 +16,7 @@ import pytest
 from hypothesis import settings
 
 from sandbox import Sandbox
+from sandbox.world import World, build_world
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -144,6 +145,10 @@ def compare_schemas(clean: Path, other: Path, schema: str) -> tuple[int, int, li
     return lost, duplicated, missing
 
 
+# the shared demo warehouse's world: one sync of every source, then the marts
+DEMO_PEOPLE, DEMO_SEED = 150, 5
+
+
 def _build_demo(warehouse: Path) -> None:
     from pipelines.cli import main
 
@@ -153,7 +158,7 @@ def _build_demo(warehouse: Path) -> None:
         for key in [k for k in os.environ if k.startswith(("SOURCES__", "STATUS__"))]:
             del os.environ[key]
         os.environ["WAREHOUSE_PATH"] = str(warehouse)
-        assert main(["--quiet", "demo", "--people", "150", "--seed", "5", "--no-rate-limits"]) == 0
+        assert main(["--quiet", "demo", "--people", str(DEMO_PEOPLE), "--seed", str(DEMO_SEED), "--no-rate-limits"]) == 0
 
 
 @pytest.fixture(scope="session")
@@ -178,6 +183,12 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (run_folder / "demo.built").touch()
     shutil.copytree(built, folder, dirs_exist_ok=True)
     return folder / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_world() -> World:
+    """The world `demo_warehouse` was synced from, as the sandbox generated it (the truth to compare with)."""
+    return build_world(people=DEMO_PEOPLE, seed=DEMO_SEED)
 
 
 # `make test` must pass or fail the same way every time: hypothesis derives its examples from each

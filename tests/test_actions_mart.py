@@ -8,18 +8,15 @@ import pytest
 
 from pipelines.evaluation import ACTIONS, score_identities
 from sandbox.mobilize import person_key
-from sandbox.world import build_world
 from tests.conftest import query
 
+# on the shared demo warehouse and its world, synced once: nothing waits for a sweep
 pytestmark = pytest.mark.integration
-
-# the shared demo warehouse's world (tests/conftest.py `_build_demo`), synced once: nothing waits for a sweep
-DEMO_PEOPLE, DEMO_SEED = 150, 5
 
 
 @pytest.fixture(scope="module")
-def world():
-    return build_world(people=DEMO_PEOPLE, seed=DEMO_SEED)
+def world(demo_world):  # noqa: ANN001, ANN201
+    return demo_world
 
 
 def _world_actions(world) -> Counter:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import pytest
 
 from pipelines.evaluation import score_identities
-from pipelines.runner import sync, transform
-from sandbox import Sandbox
 from tests.conftest import query
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):  # noqa: ANN001, ANN201
-    warehouse = tmp_path_factory.mktemp("cs_marts") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=250, seed=9, throttled=False) as sandbox:
-        for key, value in sandbox.env().items():
-            patch.setenv(key, value)
-        results = sync(None, warehouse, echo=lambda _: None)
-        assert all(r.status == "loaded" for r in results), results
-        assert transform(warehouse) == 0, "dbt build (models and tests) failed"
-        yield warehouse, sandbox.world
+def built(demo_warehouse, demo_world):  # noqa: ANN001, ANN201
+    """The shared demo: every source synced once from one world, then the marts."""
+    return demo_warehouse, demo_world
 
 
 def test_attendees_are_rsvps_linked_to_people_and_events(built) -> None:  # noqa: ANN001
