@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console
+from rich.markup import escape
 
 from pipelines.redact import RedactingFormatter
 
@@ -77,11 +78,11 @@ class Output:
     def warn(self, message: str) -> None:
         logger.warning(message)
         if self.level >= NORMAL:
-            self.errors.print(f"[yellow]warning:[/] {message}")
+            self.errors.print(f"[yellow]warning:[/] {escape(message)}")
 
     def error(self, message: str) -> None:
         logger.error(message)
-        self.errors.print(f"[bold red]error:[/] {message}")
+        self.errors.print(f"[bold red]error:[/] {escape(message)}")
 
     def detail(self, text: str) -> None:
         """Always in the log file; on the terminal with --verbose (tracebacks, long explanations)."""
