@@ -2,45 +2,40 @@
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import duckdb
 import pytest
 
-from pipelines import REPO_ROOT
+from pipelines import REPO_ROOT, runlog
 from pipelines.cli import main, parser
 from sandbox import mobilize
 from sandbox.world import build_world
-from tests.conftest import query
+from tests.conftest import DEMO_OUTPUT, DEMO_PEOPLE, EARLIER_DEMO_ROWS, query
 
 
 @pytest.mark.integration
-def test_demo_builds_a_queryable_warehouse_and_says_where_it_is(demo_warehouse, tmp_path, monkeypatch, capfd,
-                                                                  no_source_config):
-    warehouse = tmp_path / "demo" / demo_warehouse.name
-    shutil.copytree(demo_warehouse.parent, warehouse.parent)  # a previous demo's, of 150 people
-    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
-    assert main(["demo", "--people", "100"]) == 0  # unthrottled fakes by default
-    out = capfd.readouterr().out  # dbt's output too: it runs as a child process
-    assert str(warehouse) in out and "people matched" in out
+def test_the_demo_replaces_an_earlier_demo_builds_a_queryable_warehouse_and_says_where_it_is(demo_warehouse):
+    # the shared demo: `python -m pipelines demo` run over an earlier demo of another world (conftest)
+    out = (demo_warehouse.parent / DEMO_OUTPUT).read_text()  # dbt's output too: it runs as a child process
+    assert re.search(r"/demo\d*/warehouse\.duckdb", out) and "people matched" in out
     # short, ending in the result and what to try next; no progress snapshots or dbt's per-model lines
     assert len(out.splitlines()) < 60, out
     result = out[out.index("Demo result"):]
     assert "make sql" in result and "docs/queries/" in result and "reports/latest.html" in result
     assert "duckdb CLI" not in out and "START sql" not in out
-    [(events, attendances)] = query(warehouse, """
+    [(events, attendances)] = query(demo_warehouse, """
         select (select count(*) from analytics.events), (select count(*) from analytics.attendances)""")
     assert events > 0 and attendances > 0
     # the actions mart's rows per type, each on its own line with its count
-    per_type = query(warehouse, "select action_type, count(*) from analytics.actions group by 1")
+    per_type = query(demo_warehouse, "select action_type, count(*) from analytics.actions group by 1")
     assert len(per_type) == 6, per_type
     for action_type, count in per_type:
         assert re.search(rf"^ +{action_type} +{count:,}$", result, re.MULTILINE), (action_type, count, result)
-    # the demo starts over instead of mixing two worlds
-    [(people,)] = query(warehouse, "select people from main.sandbox_demo")
-    assert people == 100
+    # the demo started over instead of mixing two worlds, run log included (else the guard refuses)
+    assert query(demo_warehouse, "select people from main.sandbox_demo") == [(DEMO_PEOPLE,)]
+    assert all(max(record.rows.values(), default=0) < EARLIER_DEMO_ROWS for record in runlog.read(demo_warehouse))
 
 
 def test_the_demo_serves_its_fakes_unthrottled_unless_asked_and_warns_when_big(tmp_path, monkeypatch, capsys):

@@ -3,25 +3,15 @@
 import pytest
 
 from pipelines.evaluation import score_identities
-from pipelines.runner import sync, transform
-from sandbox import Sandbox
 from tests.conftest import query
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    warehouse = tmp_path_factory.mktemp("nb_marts") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=300, seed=13) as sandbox:
-        for key, value in sandbox.env().items():
-            patch.setenv(key, value)
-        patch.setenv("SOURCES__NATIONBUILDER__FETCH_FULL_PERSON", "true")
-        patch.setenv("SOURCES__NATIONBUILDER__REQUESTS_PER_SECOND", "1000")
-        results = sync(["mobilize", "nationbuilder"], warehouse, echo=lambda _: None)
-        assert all(r.status == "loaded" for r in results), results
-        assert transform(warehouse) == 0, "dbt build (models and tests) failed"
-        yield warehouse, sandbox.world
+def built(demo_warehouse, demo_world):  # noqa: ANN001, ANN201
+    """The shared demo: every source synced once, NationBuilder with its full person resource."""
+    return demo_warehouse, demo_world
 
 
 def test_every_nationbuilder_person_has_an_identity(built):
