@@ -17,7 +17,7 @@ export WAREHOUSE_PATH ?= $(CURDIR)/warehouse.duckdb
 # sync-% is a pattern rule and must stay off this list: make never searches implicit rules for a
 # phony target, so `make sync-mobilize` would do nothing. FORCE makes it run every time instead.
 .PHONY: help install demo test test-fast bench sync transform sandbox clean \
-	status schedule freshness docs docs-serve sql export report chromium FORCE
+	status schedule freshness docs docs-serve sql export report chromium postgresql FORCE
 DOCS_PORT ?= 8080
 DBT := $(BIN)/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
@@ -49,7 +49,7 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/python -m pipelines demo --people $(PEOPLE)
 
-test: $(INSTALLED) chromium
+test: $(INSTALLED) chromium postgresql
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # tests marked `integration` (real syncs, dbt builds) are left out; these are short and mostly wait on
@@ -67,7 +67,18 @@ chromium:
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; }; } || \
 	  echo "chromium not available: the report render test will skip"
 
-bench: $(INSTALLED)
+# the marts tests on the Postgres engine run a throwaway server from Debian's package: installed
+# when missing and we may (root with apt-get); otherwise those tests skip and say why
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { echo "installing postgresql for the Postgres engine tests (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1; }; }; } || \
+	  echo "postgresql not available: the Postgres engine tests will skip"
+
+bench: $(INSTALLED) postgresql
 	$(BIN)/python -m bench $(BENCH)
 
 sync: $(INSTALLED)

@@ -23,8 +23,8 @@ from pipelines.redact import mask_values, redact, scrub_file, secret_values
 from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import BULK, SOURCES, UNFINISHED, source_factory
 from pipelines.sources.http import time_budget
-from pipelines.warehouse import (SnapshotNotPublished, discard_unfinished_creation, make_private, pipelines_dir,
-                                 publish_snapshot, raw_tables, warehouse_path)
+from pipelines.warehouse import (SnapshotNotPublished, dbt_profile_environment, discard_unfinished_creation, dlt_destination,
+                                 make_private, pipelines_dir, publish_snapshot, raw_tables, warehouse_path)
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # tables smaller than this may halve in a day (a nightly export of a handful of rows): not guarded
@@ -67,8 +67,7 @@ def make_pipeline(source: str, warehouse: Path, progress: bool = False) -> dlt.P
     dlt.config["load.truncate_staging_dataset"] = True
     return dlt.pipeline(
         pipeline_name=pipeline_name(source),
-        # a table replaced (a full refresh) loads beside, then is swapped in one transaction
-        destination=dlt.destinations.duckdb(str(warehouse), replace_strategy="insert-from-staging"),
+        destination=dlt_destination(warehouse),
         dataset_name=source,
         pipelines_dir=str(pipelines_dir(warehouse)),
         progress=dlt.progress.log(log_period=10, logger="stdout", dump_system_stats=False) if progress else None,
@@ -286,7 +285,7 @@ def dbt(*args: str, warehouse: Path | None = None, check: bool = True) -> subpro
     # dbt runs in the warehouse's folder and its profile names the file alone: the profile is part of
     # what dbt compares before reusing its parse of the project, so warehouses of one name (a demo
     # and the real one, each test's) no longer cost a full parse each time (4 s of every dbt run)
-    env = {**os.environ, "WAREHOUSE_PATH": warehouse.name}
+    env = {**os.environ, "WAREHOUSE_PATH": warehouse.name, **dbt_profile_environment()}
     command = [str(executable), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     return subprocess.run(command, env=env, check=check, cwd=warehouse.parent, preexec_fn=_dies_with(os.getpid()))
 

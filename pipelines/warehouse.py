@@ -23,17 +23,62 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import dlt
 import duckdb
+from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines import REPO_ROOT
 from pipelines.sql import identifier, literal
 
 MARTS_SCHEMA = "analytics"
 OWNER_ONLY = 0o600
+ENGINES = ("duckdb", "postgres")
+POSTGRES_CREDENTIALS = "DESTINATION__POSTGRES__CREDENTIALS"
 
 
 class WarehouseBusy(RuntimeError):
     """Another pipeline process is writing the warehouse."""
+
+
+def warehouse_engine() -> str:
+    """`WAREHOUSE_ENGINE`: `duckdb` (the default, one file) or `postgres` (a server)."""
+    engine = (os.environ.get("WAREHOUSE_ENGINE") or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"WAREHOUSE_ENGINE={engine!r} is not an engine this pipeline runs on: use one of {', '.join(ENGINES)}")
+    return engine
+
+
+def postgres_credentials() -> ConnectionStringCredentials:
+    """The Postgres warehouse's server, where dlt looks for it: `DESTINATION__POSTGRES__CREDENTIALS`
+    or `[destination.postgres] credentials` in .dlt/secrets.toml (a URL or its parts)."""
+    value = dlt.secrets.get("destination.postgres.credentials")
+    if not value:
+        raise ValueError(f"WAREHOUSE_ENGINE=postgres needs the server: set {POSTGRES_CREDENTIALS} to a "
+                         "postgresql://user:password@host:port/database URL")
+    return ConnectionStringCredentials(value)
+
+
+def postgres_url() -> str:
+    return postgres_credentials().to_native_representation()
+
+
+def dlt_destination(warehouse: Path) -> dlt.destinations.duckdb | dlt.destinations.postgres:
+    """Where dlt loads: the DuckDB file, or the Postgres server. A table replaced (a full refresh)
+    loads beside, then is swapped in one transaction, on either."""
+    if warehouse_engine() == "postgres":
+        return dlt.destinations.postgres(postgres_url(), replace_strategy="insert-from-staging")
+    return dlt.destinations.duckdb(str(warehouse), replace_strategy="insert-from-staging")
+
+
+def dbt_profile_environment() -> dict[str, str]:
+    """The variables `dbt_project/profiles.yml` reads to reach the engine's warehouse (besides the path)."""
+    engine = warehouse_engine()
+    if engine != "postgres":
+        return {"WAREHOUSE_ENGINE": engine}
+    server = postgres_credentials()
+    return {"WAREHOUSE_ENGINE": engine, "WAREHOUSE_POSTGRES_HOST": server.host or "127.0.0.1",
+            "WAREHOUSE_POSTGRES_PORT": str(server.port or 5432), "WAREHOUSE_POSTGRES_USER": server.username or "",
+            "WAREHOUSE_POSTGRES_PASSWORD": str(server.password or ""), "WAREHOUSE_POSTGRES_DATABASE": server.database or ""}
 
 
 def warehouse_path() -> Path:
