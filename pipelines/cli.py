@@ -28,8 +28,8 @@ from pipelines.schedule import cron_lines
 from pipelines.sources import SOURCES
 from pipelines.runlog import runlog_path
 from pipelines.summary import demo_summary, finish_sync
-from pipelines.warehouse import (WarehouseBusy, bi_database, export_marts, loaded_schemas, pipelines_dir, warehouse_path,
-                                  writer_lock)
+from pipelines.warehouse import (WarehouseBusy, WarehouseError, WarehouseMissing, export_marts, loaded_schemas,
+                                  marts_location, pipelines_dir, warehouse_path, writer_lock)
 
 SANDBOX_DATA = REPO_ROOT / "sandbox_data"
 # what cron and shell scripts see when another run holds the warehouse (sysexits' EX_TEMPFAIL)
@@ -221,7 +221,7 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     with writer_lock(warehouse, args.wait):
         try:
             synced = loaded_schemas(warehouse, SOURCES)
-        except duckdb.Error as error:
+        except WarehouseError as error:
             out.error(unreadable("freshness", warehouse, error))
             return 1
         for source in SOURCES:
@@ -248,17 +248,16 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     out = output.current()
     warehouse = warehouse_path()
-    source = bi_database(warehouse)
-    if not source.exists():
-        out.error(f"no warehouse at {warehouse}: run `make sync` (or `make demo`) first")
-        return 1
     try:
         written = export_marts(warehouse)
-    except duckdb.Error as error:
-        out.error(unreadable("export", source, error))
+    except WarehouseMissing:
+        out.error(f"no warehouse at {warehouse}: run `make sync` (or `make demo`) first")
+        return 1
+    except WarehouseError as error:
+        out.error(unreadable("export", marts_location(warehouse), error))
         return 1
     if not written:
-        out.error(f"{source} has no marts (schema analytics): run `make transform` first")
+        out.error(f"{marts_location(warehouse)} has no marts (schema analytics): run `make transform` first")
         return 1
     for mart, path in written.items():
         out.info(f"{mart}: {path}")
@@ -285,7 +284,7 @@ def parser() -> argparse.ArgumentParser:
     sync_cmd.set_defaults(run=cmd_sync)
 
     transform_cmd = commands.add_parser("transform", parents=[common],
-                                        help="dbt build on the warehouse, then publish the marts snapshot")
+                                        help="dbt build on the warehouse, then publish the marts")
     transform_cmd.set_defaults(run=cmd_transform)
     status_cmd = commands.add_parser("status", parents=[common],
                                      help="per source: last success, rows, cursors, freshness, last error")
@@ -298,7 +297,7 @@ def parser() -> argparse.ArgumentParser:
             ("export", cmd_export, "write the marts as exports/<mart>.parquet"),
             ("report", cmd_report, "write reports/latest.html from the warehouse")):
         commands.add_parser(name, parents=[common], help=help_text).set_defaults(run=run)
-    sql_cmd = commands.add_parser("sql", parents=[common], help="a SQL shell on the marts snapshot (read-only)")
+    sql_cmd = commands.add_parser("sql", parents=[common], help="a read-only SQL shell on the marts")
     sql_cmd.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
     sql_cmd.add_argument("--database", type=Path, help="DuckDB file (default: the marts snapshot)")
     sql_cmd.add_argument("--csv", action="store_true", help="results as CSV with a header line (as .mode csv)")
@@ -365,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseBusy as busy:
         _print(str(busy))
         return EXIT_BUSY
+    except WarehouseError as error:
+        output.current().error(f"{args.command}: {error}")
+        return 1
     except BrokenPipeError:
         # the reader left (`status --json | head`): stop quietly, and let nothing flush into the closed pipe
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
