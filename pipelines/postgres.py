@@ -39,6 +39,13 @@ def describe(url: str) -> str:
     return f"Postgres database {parts.path.lstrip('/') or '?'} on {parts.hostname or 'localhost'}:{parts.port or 5432}"
 
 
+def without_password(url: str) -> str:
+    """`postgresql://user@host:port/database`: the URL to show, its password left out."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    return parts._replace(netloc=f"{user}{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}").geturl()
+
+
 def connect(url: str, read_only: bool, application_name: str = "organizing warehouse") -> Any:
     """A session in autocommit, in UTC; `read_only` sessions refuse every write (`default_transaction_read_only`)."""
     options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")

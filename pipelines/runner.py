@@ -25,7 +25,7 @@ from pipelines.sources import BULK, SOURCES, UNFINISHED, source_factory
 from pipelines.sources.http import time_budget
 from pipelines.warehouse import (SnapshotNotPublished, dbt_profile_environment, discard_unfinished_creation, dlt_destination,
                                  make_private, pipelines_dir, prepare_build, publish_snapshot, raw_tables,
-                                 warehouse_path)
+                                 warehouse_label, warehouse_path)
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # tables smaller than this may halve in a day (a nightly export of a handful of rows): not guarded
@@ -243,7 +243,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         output.current().warn(f"{warehouse}: removed the unfinished file a sync killed while creating it left")
     results = []
     for name in names or list(SOURCES):
-        echo(f"{name}: syncing into {warehouse}")
+        echo(f"{name}: syncing into {warehouse_label(warehouse)}")
         started = runlog.now()
         result = sync_source(name, warehouse, progress, refresh)
         record_run(warehouse, runlog.RunRecord(

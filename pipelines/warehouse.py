@@ -333,6 +333,11 @@ def marts_location(warehouse: Path | None = None) -> str:
     return str(bi_database(warehouse))
 
 
+def warehouse_label(warehouse: Path) -> str:
+    """The warehouse as messages name it: its file, or its Postgres database (never the password)."""
+    return postgres.describe(postgres_url()) if warehouse_engine() == "postgres" else str(warehouse)
+
+
 def placeholders(values: Sequence[Any]) -> str:
     """`?, ?, ?` for an `in (…)` list of `values`, on either engine."""
     return ", ".join("?" for _ in values)
