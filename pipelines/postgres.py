@@ -260,7 +260,8 @@ def arrow_field(column: Any) -> pa.Field:
 
 
 def _converter(kind: pa.DataType) -> Callable[[Any], Any]:
-    """Values psycopg2 returns that Arrow will not take as they are: JSON objects, Decimals as doubles, the rest as text."""
+    """Values psycopg2 returns that Arrow will not take as they are: JSON objects and other types as text,
+    Decimals of an unconstrained numeric as doubles."""
     if kind == pa.string():
         return lambda value: value if value is None or isinstance(value, str) else (
             json.dumps(value) if isinstance(value, (dict, list)) else str(value))

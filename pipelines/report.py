@@ -251,7 +251,8 @@ def build(warehouse: Path, now: float | None = None, status: WarehouseStatus | N
                 note = note or "the marts are not built yet (run `make transform`)"
 
     e = html.escape
-    sections = [f"<h1>Warehouse run report</h1><p class=muted>{e(str(warehouse))} — generated {when(now)}"
+    where = status.location or str(warehouse)
+    sections = [f"<h1>Warehouse run report</h1><p class=muted>{e(where)} — generated {when(now)}"
                 + (f" — {e(note)}" if note else "") + (f" — {e(status.note)}" if status.note else "") + "</p>"]
     alert = status.alerting
     sections.append(f"<p>Overall: {_state('failing') if alert else _state('ok')}"
