@@ -135,18 +135,25 @@ def grant_reading(cursor: Any, schema: str, role: str) -> None:
     cursor.execute(sql.SQL("grant select on all tables in schema {schema} to {role}").format(**names))
 
 
+# how long dropping the replaced marts waits for readers still inside them before leaving it to the next publish
+OLD_MARTS_LOCK_TIMEOUT = "10s"
+
+
 def swap_schema(url: str, build: str, published: str, role: str) -> str:
     """Publishes `build` as `published` in one transaction; returns a warning, or "".
 
     Readers of `published` see the old schema until the commit and the new one after it, never a
-    mix. The old schema is dropped after the commit: the drop waits for queries still reading it,
-    and a drop that cannot get its locks within a minute is left to the next publish.
+    mix: renaming a schema takes no lock its readers hold. The old schema, renamed
+    `<published>_old_<unix time>`, is dropped after the commit; a drop that waits longer than
+    `OLD_MARTS_LOCK_TIMEOUT` for a reader still inside it (a BI session idle in a transaction) is
+    left to the next publish, so no reader can stall the pipeline.
     """
-    old = f"{published}_old"
+    old = f"{published}_old_{time.time_ns()}"
     con = connect(url, read_only=False, application_name=f"warehouse publish {writer_name()}")
     try:
         with con.cursor() as cursor:
-            drop_schema(cursor, old)  # left over from an earlier publish whose drop timed out
+            for leftover in replaced_schemas(cursor, published):
+                drop_schema(cursor, leftover, OLD_MARTS_LOCK_TIMEOUT)
             warning = ensure_role(cursor, role)
             con.autocommit = False
             if not warning:
@@ -158,14 +165,20 @@ def swap_schema(url: str, build: str, published: str, role: str) -> str:
                                                                           sql.Identifier(published)))
             con.commit()
             con.autocommit = True
-            drop_schema(cursor, old)
+            drop_schema(cursor, old, OLD_MARTS_LOCK_TIMEOUT)
     finally:
         con.close()
     return warning
 
 
+def replaced_schemas(cursor: Any, published: str) -> list[str]:
+    """Earlier marts a swap replaced whose drop was left for later (`<published>_old_<n>`)."""
+    cursor.execute("select nspname from pg_namespace where nspname ~ %s order by 1", [f"^{published}_old_[0-9]+$"])
+    return [name for (name,) in cursor.fetchall()]
+
+
 def drop_schema(cursor: Any, schema: str, lock_timeout: str = "60s") -> bool:
-    """Drops `schema` and everything in it; False when readers kept it locked past `lock_timeout`."""
+    """Drops `schema` and everything in it; False when others kept it locked past `lock_timeout`."""
     cursor.execute("select set_config('lock_timeout', %s, false)", [lock_timeout])
     try:
         cursor.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))

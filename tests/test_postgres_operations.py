@@ -160,6 +160,29 @@ def test_the_swap_publishes_the_build_whole_and_readers_never_see_it_half_built(
         [("analytics",)]
 
 
+def test_a_reader_idle_inside_the_old_marts_never_stalls_the_publish(pg_warehouse: str, monkeypatch) -> None:  # noqa: ANN001
+    from pipelines import postgres
+
+    monkeypatch.setattr(postgres, "OLD_MARTS_LOCK_TIMEOUT", "200ms")
+    build_marts(pg_warehouse, 3)
+    publish_snapshot(Path("unused"))
+    idle = psycopg2.connect(pg_warehouse)  # a BI session left idle in a transaction that read the marts
+    with idle.cursor() as cursor:
+        cursor.execute("select count(*) from analytics.people")
+        build_marts(pg_warehouse, 5)
+        publish_snapshot(Path("unused"))  # published; the old marts it still holds are left for later
+        cursor.execute("select count(*) from analytics.people")
+        assert cursor.fetchone() == (5,)
+    idle.commit()
+    idle.close()
+    [(leftovers,)] = execute(pg_warehouse, "select count(*) from pg_namespace where nspname like 'analytics_old_%'")
+    assert leftovers == 1
+    build_marts(pg_warehouse, 6)
+    publish_snapshot(Path("unused"))  # and dropped by the next publish
+    assert execute(pg_warehouse, "select nspname from pg_namespace where nspname like 'analytics%'") == \
+        [("analytics",)]
+
+
 def test_a_member_of_the_reader_role_reads_the_marts_and_nothing_else(pg_warehouse: str) -> None:
     load_raw(pg_warehouse)
     build_marts(pg_warehouse)
