@@ -12,6 +12,7 @@ from pipelines.runner import sync_source
 from sandbox import controlshift
 from sandbox.world import build_world
 from pipelines.sources.controlshift import controlshift_source
+from pipelines.sources.controlshift.stores import psycopg2_query, duckdb_type_of, postgres_type
 from pipelines.sources.controlshift.tables import TableWriter, duckdb_type
 # the warehouse read on the engine a test runs on (`engine`: both, DuckDB then Postgres)
 from tests.postgres_fixtures import execute, query, table_rows
@@ -349,6 +350,26 @@ def test_a_slug_with_no_exports_is_a_warning_status_shows(cs, warehouse: Path, m
 ])
 def test_schema_types_as_served_map_to_duckdb_types(sql_type: str, expected: str) -> None:
     assert duckdb_type(sql_type) == expected
+
+
+@pytest.mark.parametrize("parsed, on_postgres", [
+    ("VARCHAR", "text"), ("BIGINT", "bigint"), ("INTEGER", "integer"), ("DOUBLE", "double precision"),
+    ("BOOLEAN", "boolean"), ("DATE", "date"), ("TIMESTAMP", "timestamp"), ("TIMESTAMP WITH TIME ZONE", "timestamptz"),
+    ("JSON", "jsonb"), ("UUID", "uuid"), ("INTERVAL", "interval"), ("DECIMAL(3,2)", "numeric(3,2)"), ("BLOB", "text"),
+])
+def test_parsed_types_as_postgres_holds_them_and_back(parsed: str, on_postgres: str) -> None:
+    assert postgres_type(parsed) == on_postgres
+    # what an incremental is parsed as, read back from the Postgres table (`format_type`)
+    served = {"timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone"}
+    back = duckdb_type_of(served.get(on_postgres, on_postgres))
+    assert back == {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "BLOB": "VARCHAR"}.get(parsed, parsed)
+
+
+def test_portable_sql_as_psycopg2_reads_it() -> None:
+    # a placeholder becomes %s; a quoted name or string keeps its ? and gets its % doubled
+    assert psycopg2_query("""select "a?%" from t where k = ? and v like 'x?%'""", ["k"]) == (
+        """select "a?%%" from t where k = %s and v like 'x?%%'""", ("k",))
+    assert psycopg2_query('select "100%"', []) == ('select "100%"', None)
 
 
 def test_schema_is_fetched_without_a_key_and_raw_types_load(cs, warehouse: Path, monkeypatch) -> None:  # noqa: ANN001

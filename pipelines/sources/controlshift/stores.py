@@ -147,11 +147,11 @@ class PostgresStore:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.con.cursor() as cursor:
-            cursor.execute(*_psycopg2_query(sql, params))
+            cursor.execute(*psycopg2_query(sql, params))
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self.con.cursor() as cursor:
-            cursor.execute(*_psycopg2_query(sql, params))
+            cursor.execute(*psycopg2_query(sql, params))
             return cursor.fetchall()
 
     def _relation(self, qualified: str) -> Optional[int]:
@@ -247,7 +247,7 @@ def _as_postgres_text(name: str, duckdb_type: str) -> str:
     return column
 
 
-def _psycopg2_query(sql: str, params: Sequence[Any]) -> tuple[str, Optional[tuple]]:
+def psycopg2_query(sql: str, params: Sequence[Any]) -> tuple[str, Optional[tuple]]:
     """Portable SQL (`?` placeholders) as psycopg2 wants it: `%s`, and every other `%` doubled, but
     only with parameters (without, psycopg2 reads the text as it is). Quoted names and strings are
     left alone: a column named `a?b` is not a placeholder."""
