@@ -63,7 +63,6 @@ def duckdb_type_of(postgres_type_name: str) -> str:
 class Store(Protocol):
     """What the loader and `TableWriter` need of a warehouse (see the module docstring)."""
 
-    engine: str
     errors: tuple[type[Exception], ...]  # what a failed statement raises
     parser: duckdb.DuckDBPyConnection
 
@@ -83,7 +82,6 @@ class Store(Protocol):
 class DuckDBStore:
     """The DuckDB warehouse: parsing, landing and swapping all happen in its one connection."""
 
-    engine = "duckdb"
     errors: tuple[type[Exception], ...] = (duckdb.Error,)
 
     def __init__(self, warehouse: Path) -> None:
@@ -123,7 +121,6 @@ class PostgresStore:
     The connection runs in autocommit, so that the loader's `begin transaction` … `commit` is the
     one transaction of a table, exactly as on DuckDB."""
 
-    engine = "postgres"
     # a chunk of the CSV file COPY streams to the server
     COPY_CHUNK = 1024 * 1024
 
