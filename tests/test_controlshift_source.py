@@ -12,7 +12,7 @@ from pipelines.runner import sync_source
 from sandbox import controlshift
 from sandbox.world import build_world
 from pipelines.sources.controlshift import controlshift_source
-from pipelines.sources.controlshift.stores import psycopg2_query, duckdb_type_of, postgres_type
+from pipelines.sources.controlshift.stores import duckdb_type_of, postgres_type, psycopg2_query
 from pipelines.sources.controlshift.tables import TableWriter, duckdb_type
 # the warehouse read on the engine a test runs on (`engine`: both, DuckDB then Postgres)
 from tests.postgres_fixtures import execute, query, table_rows
