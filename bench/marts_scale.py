@@ -74,9 +74,9 @@ class ChildPeakMemory(threading.Thread):
         self.join()
 
 
-def serve_world(truth_path: Path) -> subprocess.Popen:
+def serve_world(truth_path: Path, people: int = PEOPLE) -> subprocess.Popen:
     """The sandbox in its own process, so the fakes and the sync each have a core (and a GIL)."""
-    return subprocess.Popen([sys.executable, "-c", SERVE, str(PEOPLE), str(truth_path)],
+    return subprocess.Popen([sys.executable, "-c", SERVE, str(people), str(truth_path)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
 
 

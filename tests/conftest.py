@@ -20,6 +20,8 @@ from pipelines import REPO_ROOT
 from sandbox import Sandbox
 from sandbox.world import World, build_world
 
+pytest_plugins = ["tests.postgres_fixtures"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Each parallel worker (pytest-xdist) runs dbt with a target and log folder of its own."""

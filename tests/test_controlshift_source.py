@@ -12,8 +12,10 @@ from pipelines.runner import sync_source
 from sandbox import controlshift
 from sandbox.world import build_world
 from pipelines.sources.controlshift import controlshift_source
+from pipelines.sources.controlshift.stores import duckdb_type_of, postgres_type, psycopg2_query
 from pipelines.sources.controlshift.tables import TableWriter, duckdb_type
-from tests.conftest import query, table_rows
+# the warehouse read on the engine a test runs on (`engine`: both, DuckDB then Postgres)
+from tests.postgres_fixtures import execute, query, table_rows
 
 pytestmark = pytest.mark.integration
 
@@ -59,12 +61,15 @@ def new_signature(service, row_id: int, **values) -> dict:  # noqa: ANN001
 
 
 @pytest.mark.all_tables
-def test_full_then_incremental_then_next_full(cs, warehouse: Path) -> None:  # noqa: ANN001
+def test_full_then_incremental_then_next_full(cs, engine: str, warehouse: Path) -> None:  # noqa: ANN001
     sync(warehouse)
     tables = {t for (t,) in query(warehouse, "select table_name from information_schema.tables where "
-                                             "table_schema = 'controlshift' and table_name[1] <> '_'")}
+                                             "table_schema = 'controlshift' and left(table_name, 1) <> '_'")}
     assert tables == set(controlshift.TABLES)  # all 63, none hard-coded in the source
     assert ids(warehouse, "members") == set(cs.data.rows["members"])
+    # dbt's staging models are views on the raw tables: the next full export replaces the table under them
+    execute(warehouse, "create schema staging_views; "
+                       "create view staging_views.signatures as select * from controlshift.signatures")
 
     before = {row_id: dict(row) for row_id, row in cs.data.rows["signatures"].items()}
     cs.world.advance(0.1)  # new rows as incrementals; edits and deletions wait for the full export
@@ -92,7 +97,7 @@ def test_full_then_incremental_then_next_full(cs, warehouse: Path) -> None:  # n
         assert ids(warehouse, table) == set(cs.data.rows[table]), table
 
 
-def test_rerunning_changes_nothing(cs, warehouse: Path) -> None:  # noqa: ANN001
+def test_rerunning_changes_nothing(cs, engine: str, warehouse: Path) -> None:  # noqa: ANN001
     sync(warehouse)
     signatures = table_rows(warehouse, "controlshift.signatures")
     files = query(warehouse, "select count(*) from controlshift._loaded_files")
@@ -101,7 +106,8 @@ def test_rerunning_changes_nothing(cs, warehouse: Path) -> None:  # noqa: ANN001
     assert query(warehouse, "select count(*) from controlshift._loaded_files") == files
 
 
-def test_a_failed_load_leaves_the_old_table_whole(cs, warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_a_failed_load_leaves_the_old_table_whole(cs, engine: str, warehouse: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     sync(warehouse)
     signatures = table_rows(warehouse, "controlshift.signatures")
     files = query(warehouse, "select count(*) from controlshift._loaded_files")
@@ -211,7 +217,7 @@ def test_bz2_exports(cs, warehouse: Path) -> None:  # noqa: ANN001
     assert query(warehouse, f"select outcome from controlshift._loaded_files where key = '{key}'") == [("loaded",)]
 
 
-def test_malformed_rows_are_kept_aside_not_dropped(cs, warehouse: Path) -> None:  # noqa: ANN001
+def test_malformed_rows_are_kept_aside_not_dropped(cs, engine: str, warehouse: Path) -> None:  # noqa: ANN001
     sync(warehouse)
     header = ",".join(cs.data.columns["signatures"])
     good = controlshift.encode_csv(cs.data.columns["signatures"], [new_signature(cs, 700001)]).decode().splitlines()[1]
@@ -344,6 +350,26 @@ def test_a_slug_with_no_exports_is_a_warning_status_shows(cs, warehouse: Path, m
 ])
 def test_schema_types_as_served_map_to_duckdb_types(sql_type: str, expected: str) -> None:
     assert duckdb_type(sql_type) == expected
+
+
+@pytest.mark.parametrize("parsed, on_postgres", [
+    ("VARCHAR", "text"), ("BIGINT", "bigint"), ("INTEGER", "integer"), ("DOUBLE", "double precision"),
+    ("BOOLEAN", "boolean"), ("DATE", "date"), ("TIMESTAMP", "timestamp"), ("TIMESTAMP WITH TIME ZONE", "timestamptz"),
+    ("JSON", "jsonb"), ("UUID", "uuid"), ("INTERVAL", "interval"), ("DECIMAL(3,2)", "numeric(3,2)"), ("BLOB", "text"),
+])
+def test_parsed_types_as_postgres_holds_them_and_back(parsed: str, on_postgres: str) -> None:
+    assert postgres_type(parsed) == on_postgres
+    # what an incremental is parsed as, read back from the Postgres table (`format_type`)
+    served = {"timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone"}
+    back = duckdb_type_of(served.get(on_postgres, on_postgres))
+    assert back == {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "BLOB": "VARCHAR"}.get(parsed, parsed)
+
+
+def test_portable_sql_as_psycopg2_reads_it() -> None:
+    # a placeholder becomes %s; a quoted name or string keeps its ? and gets its % doubled
+    assert psycopg2_query("""select "a?%" from t where k = ? and v like 'x?%'""", ["k"]) == (
+        """select "a?%%" from t where k = %s and v like 'x?%%'""", ("k",))
+    assert psycopg2_query('select "100%"', []) == ('select "100%"', None)
 
 
 def test_schema_is_fetched_without_a_key_and_raw_types_load(cs, warehouse: Path, monkeypatch) -> None:  # noqa: ANN001

@@ -7,17 +7,19 @@ Specification: the Bulk Data, Webhooks and Authenticated REST API parts of
 - `loader.py`: plans and applies every new file per table, one transaction each, with the
   bookkeeping (`BulkDataSource`, what `controlshift_source` returns);
 - `tables.py`: one table's column types and the replace / merge of one file, rejected rows;
+- `stores.py`: the warehouse side, DuckDB's file or a Postgres server (`WAREHOUSE_ENGINE`);
 - `webhook.py`: the receiver ControlShift notifies when an export is ready;
 - `queue.py`: the notifications on disk, between the receiver and the loader;
 - `exports.py`: export names and keys, the S3 listing, downloads from signed links or S3.
 
-Why this source writes to DuckDB itself instead of yielding rows to dlt: bulk exports are
+Why this source writes the warehouse itself instead of yielding rows to dlt: bulk exports are
 millions of rows, and DuckDB's own parallel CSV reader is the fastest correct parser we have
 (≈540k rows/s measured here, against ≈300k rows/s for Arrow batches through dlt and ≈11k rows/s
 for Python dicts). Going through dlt would also split a full-table replacement into extract,
 normalize and load steps that cannot be made one atomic swap with the file bookkeeping. So each
 object is streamed to a temporary file, read with `read_csv`, and swapped in inside a
-transaction; the state (which files are loaded, up to which date prefix) lives in the same
+transaction (on Postgres, DuckDB still parses, in a scratch database on disk, and `COPY` streams
+the parsed rows into the server's transaction); the state (which files are loaded, up to which date prefix) lives in the same
 warehouse and commits with the data. `python -m pipelines sync controlshift` runs it like any
 other source.
 """

@@ -6,14 +6,15 @@
   that arrives after newer incrementals were loaded is followed by those incrementals again, so
   arrival order never loses a row;
 - everything a run does to one table, and the bookkeeping row of every file it used
-  (`controlshift._loaded_files`), commits in one DuckDB transaction: a load that fails part way
+  (`controlshift._loaded_files`), commits in one warehouse transaction (DuckDB's, or Postgres's
+  through `stores.py`: `WAREHOUSE_ENGINE`): a load that fails part way
   leaves yesterday's table whole and queryable, and a file recorded as loaded is never applied
   twice (re-running any file changes nothing);
 - files announced by the webhook receiver (`webhook.py`, through `queue.py`) are loaded from
   their signed URL, or, once that has expired (403), from their `s3` bucket/key; a queue entry
   is removed only after its file's load committed.
 
-Downloads run ahead by one table while DuckDB loads the current one; the state (which files are
+Downloads run ahead by one table while DuckDB parses the current one; the state (which files are
 loaded, up to which date prefix) lives in the same warehouse and commits with the data.
 """
 
@@ -37,12 +38,15 @@ from pipelines.sources.controlshift.exports import (DEFAULT_ALLOWED_ORIGINS, DEF
                                                     remove_abandoned_downloads, s3_client)
 from pipelines.sources.controlshift.queue import (DEAD_LETTER, QueueRules, default_queue_dir, read_queue,
                                                   remove_from_queue)
+from pipelines.sources.controlshift.stores import Store, open_store
 from pipelines.sources.controlshift.tables import (BOOKKEEPING, MAX_REJECT_TEXT, TableWriter, parse_schema,
                                                    read_header)
 from pipelines.sources.http import HttpPolicy, VendorClient
 from pipelines.sql import identifier
 
 API_KEY_VARIABLE = "SOURCES__CONTROLSHIFT__API_KEY"
+# the columns of a `_loaded_files` row a file's later outcome overwrites (its key stays)
+RECORDED = ("table_name", "kind", "export_date", "exported_at", "outcome", "row_count", "rejected_rows", "loaded_at")
 log = logging.getLogger(__name__)
 
 
@@ -100,7 +104,7 @@ class LoadSummary:
 
 
 class BulkDataSource:
-    """Loads the organisation's bulk-data exports into `controlshift.*` of a DuckDB warehouse.
+    """Loads the organisation's bulk-data exports into `controlshift.*` of the warehouse (DuckDB or Postgres).
 
     Two ways to the files, used together when both are there: the webhook queue (signed links;
     every organisation has it) and the exports bucket (listing needs Direct AWS Access, which
@@ -155,13 +159,13 @@ class BulkDataSource:
         client = self.api()
         return client.get("/api/v1/organisation").json().get("organisation") if client else None
 
-    def listed_files(self, con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> list[ExportFile]:
+    def listed_files(self, store: Store, summary: LoadSummary) -> list[ExportFile]:
         """Export files in date prefixes at or after the newest loaded one, per table and kind;
         none without bucket access."""
         if not self.bucket:
             return []
-        last_dates = {(kind, table): date for kind, table, date in con.execute(
-            f"select kind, table_name, max(export_date) from {SCHEMA}._loaded_files group by all").fetchall()}
+        last_dates = {(kind, table): date for kind, table, date in store.rows(
+            f"select kind, table_name, max(export_date) from {SCHEMA}._loaded_files group by kind, table_name")}
         with ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-list") as pool:
             try:
                 table_prefixes = list_table_prefixes(self.s3, self.bucket, self.slug, pool)
@@ -192,15 +196,14 @@ class BulkDataSource:
         summary = LoadSummary()
         schema_types = self.schema_types()
         self.s3  # noqa: B018 - made once, before threads share it
-        con = duckdb.connect(str(warehouse))
-        try:
-            con.execute("set enable_progress_bar = false")
-            con.execute(BOOKKEEPING)
-            plans = self.plan(con, warehouse, summary)
-            remove_abandoned_downloads(Path(self.temp_dir or tempfile.gettempdir()))
-            with tempfile.TemporaryDirectory(prefix=f"{DOWNLOADS_PREFIX}{os.getpid()}-", dir=self.temp_dir) as folder, \
-                    ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-download") as pool:
-                # downloads run ahead by one table while DuckDB loads the current one
+        remove_abandoned_downloads(Path(self.temp_dir or tempfile.gettempdir()))
+        # the downloads and, on Postgres, the parser's scratch database: deleted whatever happens
+        with tempfile.TemporaryDirectory(prefix=f"{DOWNLOADS_PREFIX}{os.getpid()}-", dir=self.temp_dir) as folder, \
+                open_store(warehouse, Path(folder) / "parser") as store:
+            store.execute(BOOKKEEPING)
+            plans = self.plan(store, warehouse, summary)
+            with ThreadPoolExecutor(self.download_threads, thread_name_prefix="controlshift-download") as pool:
+                # downloads run ahead by one table while DuckDB parses the current one
                 fetches = [None] * len(plans)
                 for index, plan in enumerate(plans):
                     for ahead in range(index, min(index + 2, len(plans))):
@@ -208,7 +211,7 @@ class BulkDataSource:
                             fetches[ahead] = {export.key: pool.submit(self._fetch, export, Path(folder), summary)
                                               for export in plans[ahead].files}
                     try:
-                        summary.tables[plan.table] = self.apply_plan(con, plan, fetches[index],
+                        summary.tables[plan.table] = self.apply_plan(store, plan, fetches[index],
                                                                      schema_types.get(plan.table), summary)
                     except ControlShiftError as error:
                         summary.failures.append(str(error))
@@ -216,18 +219,16 @@ class BulkDataSource:
                         for future in fetches[index].values():
                             if not future.cancelled() and future.done() and future.exception() is None:
                                 future.result().unlink(missing_ok=True)
-            summary.warnings += unrepaired_files(con)
+            summary.warnings += unrepaired_files(store)
             if not summary.failures:
-                self.reconcile(con, summary)
-        finally:
-            con.close()
+                self.reconcile(store, summary)
         return summary
 
-    def plan(self, con: duckdb.DuckDBPyConnection, warehouse: Path, summary: LoadSummary) -> list[TablePlan]:
+    def plan(self, store: Store, warehouse: Path, summary: LoadSummary) -> list[TablePlan]:
         """Every new file, listed or queued, once per file (never once per `jid`), planned per table."""
-        loaded = {key for (key,) in con.execute(f"select key from {SCHEMA}._loaded_files").fetchall()}
+        loaded = {key for (key,) in store.rows(f"select key from {SCHEMA}._loaded_files")}
         by_table: dict[str, dict[str, ExportFile]] = {}
-        for export in [*self.listed_files(con, summary), *self.queued_files(warehouse, summary)]:
+        for export in [*self.listed_files(store, summary), *self.queued_files(warehouse, summary)]:
             if export.file_id in loaded:
                 remove_from_queue(export)
                 continue
@@ -236,17 +237,17 @@ class BulkDataSource:
                 by_table[export.table][export.file_id] = export
             elif export.queue_entry is not None:
                 remove_from_queue(export)  # the same file queued twice: one entry is enough
-        return [self.plan_table(con, table, sorted(files.values())) for table, files in sorted(by_table.items())]
+        return [self.plan_table(store, table, sorted(files.values())) for table, files in sorted(by_table.items())]
 
-    def plan_table(self, con: duckdb.DuckDBPyConnection, table: str, files: list[ExportFile]) -> TablePlan:
+    def plan_table(self, store: Store, table: str, files: list[ExportFile]) -> TablePlan:
         """Which new files apply, in which order, and what happens to the rest.
 
         Whether a full export's timestamp marks the start or the end of its snapshot is
         undocumented, so an incremental stamped less than the overlap before it is applied after
         it for the rows the full export lacks; older ones are covered."""
-        last_full = con.execute(
+        [(last_full,)] = store.rows(
             f"select max(exported_at) from {SCHEMA}._loaded_files "
-            "where table_name = ? and kind = 'full' and outcome = 'loaded'", [table]).fetchone()[0]
+            "where table_name = ? and kind = 'full' and outcome = 'loaded'", [table])
         fulls = [f for f in files if not f.incremental]
         newest_full = max(fulls) if fulls and (last_full is None or max(fulls).stamp > last_full) else None
         outcomes: dict[str, str] = {f.key: "superseded" for f in fulls if f is not newest_full}
@@ -256,10 +257,10 @@ class BulkDataSource:
             last_full = newest_full.stamp
             # incrementals loaded before this (late) full export arrived must apply again after it
             # (only the bucket still has them: a webhook's link is used once and soon expires)
-            reloaded = [ExportFile.from_key(self.bucket, key) for (key,) in con.execute(
+            reloaded = [ExportFile.from_key(self.bucket, key) for (key,) in store.rows(
                 f"select key from {SCHEMA}._loaded_files where table_name = ? and kind = 'incremental' "
                 "and outcome = 'loaded' and exported_at > ? order by exported_at",
-                [table, self._overlap_start(last_full)]).fetchall()] if self.bucket_access else []
+                [table, self._overlap_start(last_full)])] if self.bucket_access else []
             plan += [export for export in reloaded if export is not None]
         for export in sorted(f for f in files if f.incremental):
             if last_full is not None and export.stamp <= self._overlap_start(last_full):
@@ -295,7 +296,7 @@ class BulkDataSource:
                 "short loads nothing, and the next sync tries again") from error
         return path
 
-    def apply_plan(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, fetches: dict[str, Future],
+    def apply_plan(self, store: Store, plan: TablePlan, fetches: dict[str, Future],
                    schema_types: Optional[dict[str, str]], summary: LoadSummary) -> TableLoad:
         """Everything new for one table, in one transaction. A file whose link expired with no
         bucket to fall back on is recorded as `expired` and skipped; the rest still applies."""
@@ -317,8 +318,8 @@ class BulkDataSource:
         undetectable: set[Path] = set()
         for _ in range(2 * len(plan.files) + 1):
             try:
-                result = self._apply_files(con, plan, paths, outcomes, unreadable, TableWriter(
-                    con, plan.table, schema_types, self.sniff_sample, frozenset(undetectable)))
+                result = self._apply_files(store, plan, paths, outcomes, unreadable, TableWriter(
+                    store, plan.table, schema_types, self.sniff_sample, frozenset(undetectable)))
                 break
             except UnreadableFile as error:
                 if paths[error.export.key] in undetectable:
@@ -330,32 +331,32 @@ class BulkDataSource:
                 remove_from_queue(export)
         return result
 
-    def _apply_files(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, paths: dict[str, Path],
+    def _apply_files(self, store: Store, plan: TablePlan, paths: dict[str, Path],
                      outcomes: dict[str, str], unreadable: dict[str, str], writer: "TableWriter") -> TableLoad:
         result = TableLoad()
-        con.execute("begin transaction")
+        store.execute("begin transaction")
         try:
             for export in plan.files:
                 if export.key not in paths:
-                    self._record(con, export, "expired", 0, 0)
+                    self._record(store, export, "expired", 0, 0)
                 elif export.incremental and not read_header(paths[export.key]):
-                    self._record(con, export, "loaded", 0, 0)  # an empty object: nothing to apply, but done
+                    self._record(store, export, "loaded", 0, 0)  # an empty object: nothing to apply, but done
                 elif export.key in unreadable:
-                    con.execute(f"insert into {SCHEMA}._rejected_rows values (?, null, ?, null, now())",
+                    store.execute(f"insert into {SCHEMA}._rejected_rows values (?, null, ?, null, now())",
                                 [export.file_id, unreadable[export.key][:MAX_REJECT_TEXT]])
                     result.rejected += 1
-                    self._record(con, export, "loaded", 0, 1)
+                    self._record(store, export, "loaded", 0, 1)
                 else:
-                    rows, rejected = self._apply_file(con, plan, export, paths[export.key], writer)
+                    rows, rejected = self._apply_file(store, plan, export, paths[export.key], writer)
                     result.rows, result.rejected, result.files = (result.rows + rows, result.rejected + rejected,
                                                                   result.files + 1)
-                    self._record(con, export, "loaded", rows, rejected)
+                    self._record(store, export, "loaded", rows, rejected)
             for export in plan.listed:
                 if export.key in outcomes:
-                    self._record(con, export, outcomes[export.key], 0, 0)
-            con.execute("commit")
+                    self._record(store, export, outcomes[export.key], 0, 0)
+            store.execute("commit")
         except Exception as error:
-            con.execute("rollback")
+            store.execute("rollback")
             if isinstance(error, UnreadableFile):
                 raise
             raise ControlShiftError(
@@ -363,7 +364,7 @@ class BulkDataSource:
         return result
 
     @staticmethod
-    def _apply_file(con: duckdb.DuckDBPyConnection, plan: TablePlan, export: ExportFile, path: Path,
+    def _apply_file(store: Store, plan: TablePlan, export: ExportFile, path: Path,
                     writer: "TableWriter") -> tuple[int, int]:
         header = read_header(path)
         try:
@@ -371,7 +372,7 @@ class BulkDataSource:
                 return writer.replace(export, path, header)
             near_full = plan.full_stamp is not None and export.stamp <= plan.full_stamp
             return writer.merge(export, path, header, only_missing=near_full)
-        except duckdb.Error as error:
+        except store.errors as error:
             # DuckDB names the temporary download; people need the export's key, and not pages of its data
             message = str(error).replace(str(path), export.file_id)[:MAX_REJECT_TEXT]
             if isinstance(error, duckdb.InvalidInputException):
@@ -379,13 +380,14 @@ class BulkDataSource:
             raise ControlShiftError(f"{export.file_id}: {type(error).__name__}: {message}") from error
 
     @staticmethod
-    def _record(con: duckdb.DuckDBPyConnection, export: ExportFile, outcome: str, rows: int, rejected: int) -> None:
-        con.execute(f"insert or replace into {SCHEMA}._loaded_files values (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    [export.key.lstrip("/"), export.table, export.kind, export.date, export.stamp, outcome, rows,
-                     rejected])
+    def _record(store: Store, export: ExportFile, outcome: str, rows: int, rejected: int) -> None:
+        store.execute(f"insert into {SCHEMA}._loaded_files values (?, ?, ?, ?, ?, ?, ?, ?, now()) "
+                      f"on conflict (key) do update set {', '.join(f'{c} = excluded.{c}' for c in RECORDED)}",
+                      [export.key.lstrip("/"), export.table, export.kind, export.date, export.stamp, outcome, rows,
+                       rejected])
 
     # --- reconciliation --------------------------------------------------------------------------
-    def reconcile(self, con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
+    def reconcile(self, store: Store, summary: LoadSummary) -> None:
         """Warehouse row counts against `/api/v1/organisation`, one line per table; a warning when
         the counts cannot be had (a wrong key is a setting to fix, not a reason to fail the load)."""
         try:
@@ -394,32 +396,32 @@ class BulkDataSource:
             summary.warnings.append(f"reconciliation skipped: {type(error).__name__}: {error}")
             return
         if counts is not None:
-            summary.reconciliation = reconciliation_lines(con, counts)
+            summary.reconciliation = reconciliation_lines(store, counts)
 
 
-def unrepaired_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+def unrepaired_files(store: Store) -> list[str]:
     """Files lost to expired links that no later full export of their table has repaired yet."""
-    lost = con.execute(f"""
-        select lost.table_name, list(lost.key order by lost.key)
+    lost = store.rows(f"""
+        select lost.table_name, array_agg(lost.key order by lost.key)
         from {SCHEMA}._loaded_files as lost
         where lost.outcome = 'expired' and not exists (
             select 1 from {SCHEMA}._loaded_files as full_export
             where full_export.table_name = lost.table_name and full_export.kind = 'full'
               and full_export.outcome = 'loaded' and full_export.exported_at > lost.exported_at)
-        group by all order by 1""").fetchall()
+        group by lost.table_name order by 1""")
     return [f"{table}: {len(keys)} file(s) could not be loaded, their signed links expired ({', '.join(keys[:3])}"
             f"{', …' if len(keys) > 3 else ''}); {REPAIR_ADVICE.format(table=table)}" for table, keys in lost]
 
 
-def reconciliation_lines(con: duckdb.DuckDBPyConnection, counts: dict[str, Any]) -> list[str]:
+def reconciliation_lines(store: Store, counts: dict[str, Any]) -> list[str]:
     lines = []
-    present = {t for (t,) in con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]).fetchall()}
+    present = {t for (t,) in store.rows(
+        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA])}
     for table in ("members", "signatures", "petitions"):
         expected = counts.get(f"{table}_count")
         if expected is None:
             continue
-        actual = con.execute(f"select count(*) from {SCHEMA}.{identifier(table)}").fetchone()[0] if table in present else 0
+        actual = store.rows(f"select count(*) from {SCHEMA}.{identifier(table)}")[0][0] if table in present else 0
         difference = actual - int(expected)
         verdict = "matches" if difference == 0 else f"differs by {difference:+d}"
         lines.append(f"reconciliation: {table} warehouse {actual} vs ControlShift {expected} ({verdict})")

@@ -6,7 +6,9 @@
 - rows DuckDB cannot parse go to `controlshift._rejected_rows` (file, line, reason, the raw
   line) through `read_csv(store_rejects=…)` and are counted in the run summary.
 
-`TableWriter` works inside a transaction the loader (`loader.py`) opened and commits.
+`TableWriter` works inside a transaction the loader (`loader.py`) opened and commits, on the
+warehouse `WAREHOUSE_ENGINE` names through a store (`stores.py`): the file is always parsed by
+DuckDB, so both engines keep the same rows, rejects and types.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.sources.controlshift.exports import SCHEMA, ExportFile
+from pipelines.sources.controlshift.stores import Store
 from pipelines.sql import identifier, literal
 
 # the longest reason or raw line kept in _rejected_rows: a runaway field is not copied whole
@@ -65,29 +68,30 @@ def parse_schema(payload: dict) -> dict[str, dict[str, str]]:
 BOOKKEEPING = f"""
     create schema if not exists {SCHEMA};
     create table if not exists {SCHEMA}._loaded_files (
-        key varchar primary key, table_name varchar, kind varchar, export_date varchar,
-        exported_at varchar, outcome varchar, row_count bigint, rejected_rows bigint,
+        key text primary key, table_name text, kind text, export_date text,
+        exported_at text, outcome text, row_count bigint, rejected_rows bigint,
         loaded_at timestamptz);
     create table if not exists {SCHEMA}._rejected_rows (
-        file varchar, line bigint, reason varchar, csv_line varchar, loaded_at timestamptz);
+        file text, line bigint, reason text, csv_line text, loaded_at timestamptz);
 """
+# DuckDB's rejects of the last read_csv, in the parser connection
+REJECTS, REJECT_SCANS = "controlshift_rejects", "controlshift_reject_scans"
 
 
 class TableWriter:
-    """Applies one table's export files inside one open transaction of `con`."""
+    """Applies one table's export files inside one open transaction of `store` (`stores.py`): the
+    file is parsed in `store.parser` (DuckDB), what it holds lands in the warehouse."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, schema_types: dict[str, str] | None,
+    def __init__(self, store: Store, table: str, schema_types: dict[str, str] | None,
                  sniff_sample: int, undetectable: frozenset[Path] = frozenset()) -> None:
-        self.con, self.table, self.schema_types, self.sniff_sample = con, table, schema_types, sniff_sample
+        self.store, self.table, self.schema_types, self.sniff_sample = store, table, schema_types, sniff_sample
+        self.parser = store.parser
         self.target = f"{SCHEMA}.{identifier(table)}"
         # files whose type detection already failed on a row past the sample: read as text instead
         self.undetectable = undetectable
 
     def existing_types(self) -> dict[str, str]:
-        rows = self.con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position", [SCHEMA, self.table]).fetchall()
-        return dict(rows)
+        return self.store.existing_types(self.table)
 
     def _read_csv(self, path: Path, header: list[str], known: dict[str, str]) -> str:
         """`read_csv` in ControlShift's documented dialect (comma, double quote, header), never
@@ -98,7 +102,7 @@ class TableWriter:
         if that detection trips on the file, those columns are read as text)."""
         options = [
             "header = true", "delim = ','", "quote = '\"'", "escape = '\"'", "store_rejects = true",
-            "rejects_table = 'controlshift_rejects'", "rejects_scan = 'controlshift_reject_scans'",
+            f"rejects_table = {literal(REJECTS)}", f"rejects_scan = {literal(REJECT_SCANS)}",
         ]
         unknown = [column for column in header if column not in known]
         if unknown and path not in self.undetectable and self._types_detectable(path, options):
@@ -110,30 +114,33 @@ class TableWriter:
             columns = {column: known.get(column, "VARCHAR") for column in header}
             options += ["auto_detect = false",
                         "columns = {" + ", ".join(f"{literal(c)}: {literal(t)}" for c, t in columns.items()) + "}"]
+        self._forget_rejects()
         return f"read_csv({literal(str(path))}, {', '.join(options)})"
 
     def _types_detectable(self, path: Path, options: list[str]) -> bool:
         try:
             # on a cursor of its own: a failed statement would abort the load's open transaction
-            self.con.cursor().execute(f"select * from sniff_csv({literal(str(path))}, sample_size = {self.sniff_sample}, "
+            self.parser.cursor().execute(f"select * from sniff_csv({literal(str(path))}, sample_size = {self.sniff_sample}, "
                              f"{', '.join(o for o in options if o.split(' ')[0] in ('header', 'delim', 'quote', 'escape'))})")
         except duckdb.Error:
             return False
         return True
 
+    def _forget_rejects(self) -> None:
+        self.parser.execute(f"drop table if exists {REJECTS}; drop table if exists {REJECT_SCANS}")
+
     def _record_rejects(self, key: str) -> int:
-        exists = self.con.execute(
-            "select count(*) from duckdb_tables() where table_name = 'controlshift_rejects' and temporary").fetchone()[0]
+        exists = self.parser.execute(
+            "select count(*) from duckdb_tables() where table_name = ? and temporary", [REJECTS]).fetchone()[0]
         if not exists:
             return 0
-        rejected = self.con.execute(f"""
-            insert into {SCHEMA}._rejected_rows
-            select ?, line, left(string_agg(error_type || ': ' || error_message, '; ' order by column_idx), {MAX_REJECT_TEXT}),
-                   left(any_value(csv_line), {MAX_REJECT_TEXT}), now()
-            from controlshift_rejects group by line
-        """, [key]).fetchone()[0]
-        self.con.execute("drop table if exists controlshift_rejects; drop table if exists controlshift_reject_scans")
-        return int(rejected or 0)
+        rejected = self.store.append(f"""
+            select {literal(key)} as file, line,
+                   left(string_agg(error_type || ': ' || error_message, '; ' order by column_idx), {MAX_REJECT_TEXT}) as reason,
+                   left(any_value(csv_line), {MAX_REJECT_TEXT}) as csv_line, now() as loaded_at
+            from {REJECTS} group by line""", f"{SCHEMA}._rejected_rows")
+        self._forget_rejects()
+        return rejected
 
     def replace(self, export: ExportFile, path: Path, header: list[str]) -> tuple[int, int]:
         """The table becomes this full export; columns it had that the file lacks stay, null. A full
@@ -141,18 +148,18 @@ class TableWriter:
         old = self.existing_types()
         if not header:
             if old:
-                self.con.execute(f"delete from {self.target}")
+                self.store.execute(f"delete from {self.target}")
             return 0, 0
         known = {**old, **(self.schema_types or {})}
         staging = f"{SCHEMA}.{identifier('__new_' + self.table)}"
         vanished = [f"cast(null as {old[c]}) as {identifier(c)}" for c in old if c not in header]
         select = ", ".join(["*", *vanished])
-        self.con.execute(f"drop table if exists {staging}")
-        self.con.execute(f"create table {staging} as select {select} from {self._read_csv(path, header, known)}")
-        rows = self.con.execute(f"select count(*) from {staging}").fetchone()[0]
-        self.con.execute(f"drop table if exists {self.target}")
-        self.con.execute(f"alter table {staging} rename to {identifier(self.table)}")
-        return rows, self._record_rejects(export.file_id)
+        self.store.execute(f"drop table if exists {staging}")
+        self.store.land(f"select {select} from {self._read_csv(path, header, known)}", staging)
+        [(rows,)] = self.store.rows(f"select count(*) from {staging}")
+        rejected = self._record_rejects(export.file_id)
+        self.store.swap_in(staging, self.table)
+        return rows, rejected
 
     def merge(self, export: ExportFile, path: Path, header: list[str], only_missing: bool = False) -> tuple[int, int]:
         """New rows merge on `id`; the table gains columns it has not seen. `only_missing`: rows
@@ -167,26 +174,25 @@ class TableWriter:
             # an id listed twice in one file is one row: its last line is its latest state
             rows = f"""(select * exclude (__line) from (select *, row_number() over () as __line from {rows})
                         qualify row_number() over (partition by id order by __line desc) = 1)"""
-        self.con.execute("drop table if exists controlshift_increment")
-        self.con.execute(f"create temp table controlshift_increment as select * from {rows}")
+        increment = "controlshift_increment"
+        self.store.execute(f"drop table if exists {increment}")
+        new_types = self.store.land(f"select * from {rows}", increment, temporary=True)
         rejected = self._record_rejects(export.file_id)
         if not old:
-            self.con.execute(f"create table {self.target} as select * from controlshift_increment")
+            self.store.execute(f"create table {self.target} as select * from {increment}")
         else:
-            new_types = dict(self.con.execute(
-                "select column_name, data_type from duckdb_columns() "
-                "where database_name = 'temp' and table_name = 'controlshift_increment' order by column_index").fetchall())
             for column, data_type in new_types.items():
                 if column not in old:
-                    self.con.execute(f"alter table {self.target} add column {identifier(column)} {data_type}")
+                    self.store.execute(f"alter table {self.target} add column {identifier(column)} {data_type}")
             if "id" in new_types and "id" in old:
                 if only_missing:
-                    self.con.execute(f"delete from controlshift_increment where id in (select id from {self.target})")
+                    self.store.execute(f"delete from {increment} where id in (select id from {self.target})")
                 else:
-                    self.con.execute(f"delete from {self.target} where id in (select id from controlshift_increment)")
-            self.con.execute(f"insert into {self.target} by name select * from controlshift_increment")
-        rows = self.con.execute("select count(*) from controlshift_increment").fetchone()[0]
-        self.con.execute("drop table controlshift_increment")
+                    self.store.execute(f"delete from {self.target} where id in (select id from {increment})")
+            names = ", ".join(identifier(column) for column in new_types)
+            self.store.execute(f"insert into {self.target} ({names}) select {names} from {increment}")
+        [(rows,)] = self.store.rows(f"select count(*) from {increment}")
+        self.store.execute(f"drop table {increment}")
         return rows, rejected
 
 
