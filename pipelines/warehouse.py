@@ -41,7 +41,7 @@ from psycopg2 import sql as pgsql
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines import REPO_ROOT, output, postgres
-from pipelines.sql import identifier, literal
+from pipelines.sql import identifier, literal, psycopg2_query
 
 MARTS_SCHEMA = "analytics"
 # on Postgres dbt builds the marts here (dbt_project/macros/generate_schema_name.sql) until they pass
@@ -265,15 +265,6 @@ class DuckDBReader(Reader):
         self.con.close()
 
 
-# a quoted literal or identifier (left as it is), a `?` placeholder, or a `%`: what psycopg2 reads differently
-_PYFORMAT = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|(\?)|(%)""")
-
-
-def pyformat(sql: str) -> str:
-    """`?` placeholders as psycopg2's `%s`, and every other `%` doubled (psycopg2 reads them all)."""
-    return _PYFORMAT.sub(lambda m: m.group(1).replace("%", "%%") if m.group(1) else "%s" if m.group(2) else "%%", sql)
-
-
 class PostgresReader(Reader):
     engine = "postgres"
 
@@ -287,7 +278,7 @@ class PostgresReader(Reader):
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:
         try:
             with self.con.cursor() as cursor:
-                cursor.execute(pyformat(sql) if params else sql, list(params) if params else None)
+                cursor.execute(*psycopg2_query(sql, params))
                 if cursor.description is None:
                     return [], []
                 return [column.name for column in cursor.description], cursor.fetchall()

@@ -28,32 +28,13 @@ from pipelines.cli import EXIT_BUSY, main
 from pipelines.evaluation import score_identities
 from pipelines.summary import demo_summary
 from pipelines.warehouse import (BUILD_SCHEMA, WarehouseBusy, connect_marts, connect_warehouse, publish_snapshot,
-                                 pyformat, writer_lock)
-
-# Until tests/postgres_fixtures.py lands (a server per worker, a database per test): the same here.
-# Switching is renaming `pg_server` to its server fixture and dropping these two.
-
-
-@pytest.fixture(scope="module")
-def pg_server():  # noqa: ANN201
-    from sandbox import postgres
-
-    try:
-        server = postgres.start()
-    except postgres.PostgresUnavailable as unavailable:
-        pytest.skip(str(unavailable))
-    yield server
-    postgres.discard(server)
-
+                                 writer_lock)
 
 @pytest.fixture
-def pg_warehouse(pg_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: ANN001
-    """A fresh database as the warehouse (WAREHOUSE_ENGINE=postgres); its URL. WAREHOUSE_PATH is the local folder."""
-    url = pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
-    monkeypatch.setenv("WAREHOUSE_ENGINE", "postgres")
-    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", url)
+def pg_warehouse(postgres_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database as the warehouse (tests/postgres_fixtures.py), the local folder in tmp_path; its URL."""
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
-    return url
+    return postgres_warehouse
 
 
 def execute(url: str, *statements: str) -> list[tuple]:
@@ -263,7 +244,6 @@ def test_one_reader_interface_on_both_engines(pg_published: str, tmp_path: Path,
         assert marts.rows("select person_id from analytics.people where person_id in (?, ?) order by 1",
                           ["p1", "p2"]) == [("p1",), ("p2",)]
         assert whole.value("select count(*) from mobilize.people where id > ? and '50%' like '%\\%'", [3]) == 4
-    assert pyformat("select '?', \"a?\", ? , 5 % 2") == "select '?', \"a?\", %s , 5 %% 2"
 
 
 # ----------------------------------------------------------------------------- transform and demo on Postgres
