@@ -58,11 +58,9 @@ ATTENDED_BY_WEEK = """
     from analytics.attendances as a left join analytics.events as e using (event_id)
     where a.attended and coalesce(e.start_at, a.rsvp_at) is not null group by 1, 2 order by a.source, week"""
 
-# a person's tools in name order: the one expression the engines spell differently
-SORTED_TOOLS = {"duckdb": "list_sort(sources)", "postgres": "array(select unnest(sources) order by 1)"}
-
+# `sources` is in name order (the people mart sorts it, on either engine)
 PEOPLE_OVERLAP = """
-    select array_to_string({sorted_tools}, ' + ') as tools, count(*) as n
+    select array_to_string(sources, ' + ') as tools, count(*) as n
     from analytics.people group by 1 order by n desc, tools"""
 
 UNLINKED = """
@@ -244,8 +242,7 @@ def build(warehouse: Path, now: float | None = None, status: WarehouseStatus | N
                          for (name,) in con.rows("select table_name from information_schema.tables "
                                                  "where table_schema = 'analytics' order by 1")]
                 rsvps, attended = _series(con, RSVPS_BY_WEEK), _series(con, ATTENDED_BY_WEEK)
-                overlap_sql = PEOPLE_OVERLAP.format(sorted_tools=SORTED_TOOLS[con.engine])
-                overlap = top_bars([(tools or "(none)", n) for tools, n in con.rows(overlap_sql)])
+                overlap = top_bars([(tools or "(none)", n) for tools, n in con.rows(PEOPLE_OVERLAP)])
                 unlinked = con.rows(UNLINKED)
             else:
                 note = note or "the marts are not built yet (run `make transform`)"
