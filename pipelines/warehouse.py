@@ -55,6 +55,18 @@ class WarehouseBusy(RuntimeError):
     """Another pipeline process is writing the warehouse."""
 
 
+class WarehouseError(RuntimeError):
+    """The warehouse could not be opened or a statement failed; the message is the engine's first line."""
+
+
+class WarehouseMissing(WarehouseError):
+    """No DuckDB warehouse (or snapshot) file yet: nothing has synced."""
+
+
+class ServerNotConfigured(WarehouseError, ValueError):
+    """WAREHOUSE_ENGINE=postgres without the server's credentials."""
+
+
 def warehouse_engine() -> str:
     """`WAREHOUSE_ENGINE`: `duckdb` (the default, one file) or `postgres` (a server)."""
     engine = (os.environ.get("WAREHOUSE_ENGINE") or "duckdb").strip().lower()
@@ -68,7 +80,7 @@ def postgres_credentials() -> ConnectionStringCredentials:
     or `[destination.postgres] credentials` in .dlt/secrets.toml (a URL or its parts)."""
     value = dlt.secrets.get("destination.postgres.credentials")
     if not value:
-        raise ValueError(f"WAREHOUSE_ENGINE=postgres needs the server: set {POSTGRES_CREDENTIALS} to a "
+        raise ServerNotConfigured(f"WAREHOUSE_ENGINE=postgres needs the server: set {POSTGRES_CREDENTIALS} to a "
                          "postgresql://user:password@host:port/database URL")
     return ConnectionStringCredentials(value)
 
@@ -183,14 +195,6 @@ def make_private(warehouse: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- reading, on either engine
-
-
-class WarehouseError(RuntimeError):
-    """The warehouse could not be opened or a statement failed; the message is the engine's first line."""
-
-
-class WarehouseMissing(WarehouseError):
-    """No DuckDB warehouse (or snapshot) file yet: nothing has synced."""
 
 
 class Reader:
@@ -326,7 +330,12 @@ def marts_location(warehouse: Path | None = None) -> str:
 
 def warehouse_label(warehouse: Path) -> str:
     """The warehouse as messages name it: its file, or its Postgres database (never the password)."""
-    return postgres.describe(postgres_url()) if warehouse_engine() == "postgres" else str(warehouse)
+    if warehouse_engine() != "postgres":
+        return str(warehouse)
+    try:
+        return postgres.describe(postgres_url())
+    except ServerNotConfigured:
+        return "Postgres (no server configured)"
 
 
 def placeholders(values: Sequence[Any]) -> str:
