@@ -1,6 +1,6 @@
 """The warehouse on Postgres: one writer (an advisory lock), marts swapped in whole, a read-only
 role for BI tools, and every read command (status, export, report, sql, the demo's summary, the
-identity scores) through the same reader as on DuckDB.
+identity scores) through the one reader interface: those tests run one body on each engine.
 
 The marts here are tables made by hand in `analytics_build`, as dbt makes them there; a real sync
 and dbt build on Postgres are the integration tests' business.
@@ -9,6 +9,7 @@ and dbt build on Postgres are the integration tests' business.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+import duckdb
 import psycopg2
 import pyarrow.parquet as pq
 import pytest
@@ -27,8 +29,8 @@ from pipelines import report, status
 from pipelines.cli import EXIT_BUSY, main
 from pipelines.evaluation import score_identities
 from pipelines.summary import demo_summary
-from pipelines.warehouse import (BUILD_SCHEMA, WarehouseBusy, connect_marts, connect_warehouse, publish_snapshot,
-                                 writer_lock)
+from pipelines.warehouse import (BUILD_SCHEMA, MARTS_SCHEMA, WarehouseBusy, WarehouseError, connect_marts,
+                                 connect_warehouse, marts_location, postgres_url, publish_snapshot, writer_lock)
 
 @pytest.fixture
 def pg_warehouse(postgres_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -37,8 +39,14 @@ def pg_warehouse(postgres_warehouse: str, tmp_path: Path, monkeypatch: pytest.Mo
     return postgres_warehouse
 
 
-def execute(url: str, *statements: str) -> list[tuple]:
-    con = psycopg2.connect(url)
+def execute(target: str | Path, *statements: str) -> list[tuple]:
+    """Runs statements on a Postgres URL or a DuckDB file; the last one's rows."""
+    if isinstance(target, Path):
+        with duckdb.connect(str(target)) as con:
+            for statement in statements:
+                con.execute(statement)
+            return con.fetchall() if con.description else []
+    con = psycopg2.connect(target)
     con.autocommit = True
     try:
         with con.cursor() as cursor:
@@ -49,22 +57,23 @@ def execute(url: str, *statements: str) -> list[tuple]:
         con.close()
 
 
-def build_marts(url: str, people: int = 3, schema: str = BUILD_SCHEMA) -> None:
-    """The marts as dbt leaves them in the build schema, with raw tables beside them."""
-    execute(url, f"drop schema if exists {schema} cascade", f"create schema {schema}",
+def build_marts(target: str | Path, people: int = 3, schema: str = BUILD_SCHEMA) -> None:
+    """The marts as dbt leaves them in its schema for them (standard SQL, run on either engine)."""
+    execute(target, f"drop schema if exists {schema} cascade", f"create schema {schema}",
             f"create table {schema}.people as select 'p' || n as person_id, "
             "case when n % 2 = 0 then array['action_network', 'mobilize'] else array['mobilize'] end as sources, "
-            "n * 1.5 as total_donated, now() as last_seen_at from generate_series(1, " + str(people) + ") as n",
+            "n * 1.5 as total_donated, now() as last_seen_at from generate_series(1, " + str(people) + ") as t(n)",
             f"create table {schema}.person_identities as select 'p' || n as person_id, 'mobilize' as source, "
-            "n::text as source_person_id from generate_series(1, " + str(people) + ") as n",
+            "n::text as source_person_id from generate_series(1, " + str(people) + ") as t(n)",
             f"create table {schema}.events as select 'e1' as event_id, timestamptz '2026-11-02 18:00Z' as start_at",
             f"create table {schema}.attendances as select 'mobilize' as source, 'p1' as person_id, 'e1' as event_id, "
             "timestamptz '2026-11-01 12:00Z' as rsvp_at, true as attended",
             f"create table {schema}.actions as select 'rsvp' as action_type, 'p1' as person_id")
 
 
-def load_raw(url: str) -> None:
-    execute(url, "create schema mobilize", "create table mobilize.people as select n as id from generate_series(1, 7) n",
+def load_raw(target: str | Path) -> None:
+    execute(target, "create schema mobilize",
+            "create table mobilize.people as select n as id from generate_series(1, 7) as t(n)",
             "create table mobilize._dlt_loads (load_id text, status int, inserted_at timestamptz)",
             "insert into mobilize._dlt_loads values ('1', 0, '2026-12-01 10:00Z'), ('2', 1, '2026-12-02 10:00Z')")
 
@@ -186,22 +195,25 @@ def test_a_member_of_the_reader_role_reads_the_marts_and_nothing_else(pg_warehou
 
 
 @pytest.fixture
-def pg_published(pg_warehouse: str) -> str:
-    load_raw(pg_warehouse)
-    build_marts(pg_warehouse)
-    publish_snapshot(Path("unused"))
-    return pg_warehouse
+def published(engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Raw tables and published marts on the engine `engine` names (tests/postgres_fixtures.py)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    target = postgres_url() if engine == "postgres" else warehouse
+    load_raw(target)
+    build_marts(target, schema=BUILD_SCHEMA if engine == "postgres" else MARTS_SCHEMA)
+    publish_snapshot(warehouse)
+    return warehouse
 
 
-def test_status_counts_raw_rows_and_the_last_load(pg_published: str, tmp_path: Path) -> None:
-    result = status.collect(tmp_path / "warehouse.duckdb")
+def test_status_counts_raw_rows_and_the_last_load(published: Path) -> None:
+    result = status.collect(published)
     [mobilize] = [s for s in result.sources if s.source == "mobilize"]
     assert mobilize.tables == {"people": 7} and not result.note
     assert mobilize.last_success_at == dt.datetime(2026, 12, 1, 10, tzinfo=dt.timezone.utc).timestamp()
 
 
-def test_export_streams_every_mart_to_parquet_with_its_types(pg_published: str, tmp_path: Path, monkeypatch,
-                                                              capsys) -> None:  # noqa: ANN001
+def test_export_streams_every_mart_to_parquet_with_its_types(published: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     from pipelines import postgres
 
     original = postgres.write_parquet
@@ -215,34 +227,38 @@ def test_export_streams_every_mart_to_parquet_with_its_types(pg_published: str, 
         "actions.parquet", "attendances.parquet", "events.parquet", "people.parquet", "person_identities.parquet"]
 
 
-def test_report_and_demo_summary_read_the_marts(pg_published: str, tmp_path: Path) -> None:
-    page = report.write(tmp_path / "warehouse.duckdb").read_text()
+def test_report_and_demo_summary_read_the_marts(published: Path) -> None:
+    page = report.write(published).read_text()
     assert "analytics.people</td><td class=\"n\">3" in page and "action_network + mobilize: 1" in page
-    summary = demo_summary(tmp_path / "warehouse.duckdb")
-    assert "raw rows from mobilize" in summary and "analytics.people" in summary and "schema analytics of" in summary
+    summary = demo_summary(published)
+    assert re.search(r"raw rows from mobilize +7\n", summary) and "analytics.people" in summary
+    assert f"The marts are in {marts_location(published)}" in summary
 
 
-def test_sql_shell_is_a_read_only_session(pg_published: str, capsys) -> None:  # noqa: ANN001
+def test_sql_shell_is_read_only(published: Path, capsys) -> None:  # noqa: ANN001
     assert main(["sql", "-c", "select count(*) as people_total from analytics.people;"]) == 0
     out = capsys.readouterr().out
-    assert "people_total" in out and "│            3 │" in out
+    assert "people_total" in out and re.search(r"│ +3 │", out)
     assert main(["sql", "-c", "create table analytics.scratch as select 1;"]) == 1
     assert "read-only" in capsys.readouterr().out
     assert main(["sql", "--csv", "-c", ".schema analytics.events\nselect 1 as one, 'a,b' as two;"]) == 0
     assert capsys.readouterr().out.endswith('one,two\n1,"a,b"\n')
 
 
-def test_identity_scores_on_postgres(pg_published: str, tmp_path: Path) -> None:
+def test_identity_scores(published: Path) -> None:
     truth = [("mobilize", "1", 1), ("mobilize", "2", 1), ("mobilize", "3", 2)]
-    scores = score_identities(tmp_path / "warehouse.duckdb", truth)
+    scores = score_identities(published, truth)
     assert (scores.records, scores.people, scores.true_people, scores.recall) == (3, 3, 2, 0.0)
 
 
-def test_one_reader_interface_on_both_engines(pg_published: str, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_one_reader_interface_on_both_engines(published: Path) -> None:
     with connect_marts() as marts, connect_warehouse() as whole:
         assert marts.rows("select person_id from analytics.people where person_id in (?, ?) order by 1",
                           ["p1", "p2"]) == [("p1",), ("p2",)]
-        assert whole.value("select count(*) from mobilize.people where id > ? and '50%' like '%\\%'", [3]) == 4
+        assert marts.query("select 1 as one")[0] == ["one"]
+        assert whole.value("select count(*) from mobilize.people where id > ? and '50%' like '50%'", [3]) == 4
+        with pytest.raises(WarehouseError):
+            whole.rows("select nope")
 
 
 # ----------------------------------------------------------------------------- transform and demo on Postgres
