@@ -21,7 +21,7 @@ from pipelines.runner import sync, transform
 from pipelines.warehouse import POSTGRES_CREDENTIALS
 from sandbox import postgres
 from sandbox.world import VENDORS
-from tests.engine_parity import mart_differences
+from tests.engine_parity import marts_differences, summary
 
 PEOPLE = int(os.environ.get("BENCH_ENGINES_PEOPLE", "100000"))
 
@@ -64,7 +64,8 @@ def main() -> int:
             finally:
                 sandbox.stdin.close()
                 sandbox.wait()
-            differences = mart_differences(folder_path / "duckdb" / "warehouse.duckdb", server.url)
+            differences = marts_differences(folder_path / "duckdb" / "warehouse.duckdb", server.url)
+            identical = not any(differences.values())
     finally:
         postgres.discard(server)
     print(f"world: {PEOPLE:,} people; sources: {', '.join(VENDORS)}")
@@ -73,9 +74,8 @@ def main() -> int:
               f"({'passed' if code == 0 else 'FAILED'}); dbt peak memory {peak_mb:,.0f} MB")
     ratio = figures["postgres"][1] / figures["duckdb"][1]
     print(f"dbt build on Postgres / on DuckDB: ratio {ratio:.2f}")
-    print("marts row-for-row identical on both engines" if not differences else
-          f"marts DIFFER: {differences}")
-    return 0 if all(code == 0 for *_, code in figures.values()) and not differences else 1
+    print("marts row-for-row identical on both engines" if identical else f"marts DIFFER:\n{summary(differences)}")
+    return 0 if all(code == 0 for *_, code in figures.values()) and identical else 1
 
 
 if __name__ == "__main__":
