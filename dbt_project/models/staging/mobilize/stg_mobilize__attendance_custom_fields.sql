@@ -12,10 +12,7 @@ answers as (
     select
         -- the attendance id as stg_mobilize__attendances has it
         coalesce(attendance_key, cast(id as varchar)) as attendance_id,
-        unnest(from_json(
-            custom_signup_field_values,
-            '[{"custom_field_id": "BIGINT", "custom_field_name": "VARCHAR", "text_value": "VARCHAR", "boolean_value": "BOOLEAN"}]'
-        )) as answer
+        {{ json_array_items('custom_signup_field_values') }} as answer
     from source
     where custom_signup_field_values is not null
 ),
@@ -23,12 +20,15 @@ answers as (
 final as (
     select
         attendance_id,
-        cast(answer.custom_field_id as varchar) as custom_field_id,
-        answer.custom_field_name,
-        answer.text_value,
-        answer.boolean_value,
+        {{ json_text('answer', ['custom_field_id']) }} as custom_field_id,
+        {{ json_text('answer', ['custom_field_name']) }} as custom_field_name,
+        {{ json_text('answer', ['text_value']) }} as text_value,
+        cast({{ json_text('answer', ['boolean_value']) }} as boolean) as boolean_value,
         -- the answer as text: the text as given ('' when left empty), or 'true' / 'false'
-        coalesce(answer.text_value, cast(answer.boolean_value as varchar)) as value
+        coalesce(
+            {{ json_text('answer', ['text_value']) }},
+            cast(cast({{ json_text('answer', ['boolean_value']) }} as boolean) as varchar)
+        ) as value
     from answers
 )
 
