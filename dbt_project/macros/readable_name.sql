@@ -18,15 +18,15 @@
     end
 {%- endmacro %}
 
-{#- Letters as ICU knows them ([[:alpha:]] under "und-x-icu" is \p{L}), whatever the database's
-    collation; case mapping as in unicode_lower. -#}
+{#- Letters by Unicode (under the collation of unicode_lower, [[:alpha:]] is \p{L} whatever the
+    database's collation); case mapped as unicode_lower does. -#}
 {% macro postgres__readable_name(column) -%}
     case
         when {{ column }} is distinct from {{ unicode_lower(column) }} and {{ column }} is distinct from {{ unicode_upper(column) }}
             then {{ column }}
         else coalesce((
             select string_agg({{ unicode_upper('left(runs.part[1], 1)') }} || {{ unicode_lower('substr(runs.part[1], 2)') }}, '' order by runs.position)
-            from regexp_matches(({{ column }}) collate "und-x-icu", '[[:alpha:]]+|[^[:alpha:]]+', 'g')
+            from regexp_matches(({{ column }}) collate "{{ postgres_unicode_collation() }}", '[[:alpha:]]+|[^[:alpha:]]+', 'g')
                 with ordinality as runs(part, position)
         ), {{ column }})
     end
