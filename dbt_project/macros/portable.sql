@@ -61,6 +61,24 @@
     (array_agg({{ expression }} order by {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %})[1]
 {%- endmacro %}
 
+{#-
+    The value of `expression` on the row with the smallest `key` (DuckDB's arg_min, which is
+    faster there than an ordered aggregate). Neither engine says which of tied rows it takes, so
+    `key` must decide the value: rows that tie on it must carry the same value. Otherwise use
+    first_by with an order that ends in a unique key.
+-#}
+{% macro min_by(expression, key) -%}
+    {{ return(adapter.dispatch('min_by')(expression, key)) }}
+{%- endmacro %}
+
+{% macro duckdb__min_by(expression, key) -%}
+    arg_min({{ expression }}, {{ key }})
+{%- endmacro %}
+
+{% macro postgres__min_by(expression, key) -%}
+    {{ first_by(expression, key) }}
+{%- endmacro %}
+
 {#- ---------------------------------------------------------------- lists -#}
 
 {#- The distinct values of a text column, sorted bytewise (nulls last), as a list (an aggregate). -#}
@@ -178,19 +196,6 @@
         from jsonb_array_elements(cast({{ column }} as jsonb)) with ordinality as listed(item, position)
         order by position
     ) end
-{%- endmacro %}
-
-{#- One row per item of a JSON array (a set-returning expression for the select list). -#}
-{% macro json_array_items(column) -%}
-    {{ return(adapter.dispatch('json_array_items')(column)) }}
-{%- endmacro %}
-
-{% macro duckdb__json_array_items(column) -%}
-    unnest(cast(json_extract({{ column }}, '$[*]') as json[]))
-{%- endmacro %}
-
-{% macro postgres__json_array_items(column) -%}
-    jsonb_array_elements(cast({{ column }} as jsonb))
 {%- endmacro %}
 
 {#-

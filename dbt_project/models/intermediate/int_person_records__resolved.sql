@@ -82,7 +82,8 @@ components as (
 
 -- the strongest rule that linked each record, in the order of var('identity_rules')
 rules as (
-    select key, {{ first_by('rule', identity_rule_rank('rule')) }} as matched_by
+    -- (a rule's rank names the rule: no ties between different values)
+    select key, {{ min_by('rule', identity_rule_rank('rule')) }} as matched_by
     from (
         select from_key as key, rule from links
         union all

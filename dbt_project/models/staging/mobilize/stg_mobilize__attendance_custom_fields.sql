@@ -9,26 +9,18 @@ with source as (
 ),
 
 answers as (
-    select
-        -- the attendance id as stg_mobilize__attendances has it
-        coalesce(attendance_key, cast(id as varchar)) as attendance_id,
-        {{ json_array_items('custom_signup_field_values') }} as answer
-    from source
-    where custom_signup_field_values is not null
+    {{ mobilize_custom_field_answers('source') }}
 ),
 
 final as (
     select
         attendance_id,
-        {{ json_text('answer', ['custom_field_id']) }} as custom_field_id,
-        {{ json_text('answer', ['custom_field_name']) }} as custom_field_name,
-        {{ json_text('answer', ['text_value']) }} as text_value,
-        cast({{ json_text('answer', ['boolean_value']) }} as boolean) as boolean_value,
+        cast(custom_field_id as varchar) as custom_field_id,
+        custom_field_name,
+        text_value,
+        boolean_value,
         -- the answer as text: the text as given ('' when left empty), or 'true' / 'false'
-        coalesce(
-            {{ json_text('answer', ['text_value']) }},
-            cast(cast({{ json_text('answer', ['boolean_value']) }} as boolean) as varchar)
-        ) as value
+        coalesce(text_value, cast(boolean_value as varchar)) as value
     from answers
 )
 
