@@ -81,6 +81,74 @@ def test_normalizers_agree_on_hostile_text(on_both, values):
         assert duck == pg, macro
 
 
+def smallest_key_per_component(keys: list[str], links: list[tuple[str, str]]) -> dict[str, str]:
+    """The truth: each key's component's smallest key (Python compares code points, as bytes in UTF-8)."""
+    parent = {key: key for key in keys}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            key = parent[key]
+        return key
+
+    for a, b in links:
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return {key: root(key) for key in keys}
+
+
+@pytest.fixture(scope="module")
+def components_on(server):
+    """components_on(engine, keys, links, **macro_args) -> {record_key: component_key} by macros/identity.sql."""
+    import psycopg2  # noqa: PLC0415
+
+    duck, pg = duckdb.connect(), psycopg2.connect(server.url)
+    with pg.cursor() as cursor:
+        cursor.execute("set jit = off")  # as int_person_records__resolved sets it
+    graph = ("with records as (select distinct record_key from (select unnest({keys}) as record_key) as listed), "
+             "links as (select unnest({a}) as a, unnest({b}) as b), "
+             "edges as (select a as from_key, b as to_key from links union select b, a from links), "
+             "components as ({components}) select record_key, component_key from components")
+
+    def run(engine: str, keys: list[str], links: list[tuple[str, str]], **macro_args) -> dict[str, str]:
+        a, b = [link[0] for link in links], [link[1] for link in links]
+        if engine == "duckdb":
+            sql = graph.format(keys="?::varchar[]", a="?::varchar[]", b="?::varchar[]",
+                               components=macros("duckdb").duckdb__connected_components("records", "edges"))
+            return dict(duck.execute(sql, [keys, a, b]).fetchall())
+        sql = graph.format(keys="%s::text[]", a="%s::text[]", b="%s::text[]",
+                           components=macros("postgres").postgres__connected_components("records", "edges", **macro_args))
+        with pg.cursor() as cursor:
+            cursor.execute(sql, [keys, a, b])
+            return dict(cursor.fetchall())
+
+    yield run
+    duck.close()
+    pg.close()
+
+
+keys = st.text(alphabet=st.sampled_from("aAbBzZ_-09éÉ€ 𝔸"), min_size=1, max_size=3)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(keys, min_size=1, max_size=40, unique=True).flatmap(lambda nodes: st.tuples(
+    st.just(nodes), st.lists(st.tuples(st.sampled_from(nodes), st.sampled_from(nodes)), max_size=60))))
+def test_components_get_the_same_labels_on_both_engines(components_on, graph):
+    """Identity's person_id hashes the component's smallest key: both engines must find the same one."""
+    nodes, links = graph
+    truth = smallest_key_per_component(nodes, links)
+    assert components_on("duckdb", nodes, links) == truth
+    assert components_on("postgres", nodes, links) == truth
+    # too few rounds to settle: the reachability that finishes the job must give the same labels
+    assert components_on("postgres", nodes, links, rounds=1) == truth
+
+
+def test_a_long_chain_resolves_to_one_person_on_postgres(components_on):
+    """A hostile export linking each of 20,000 records to the next: rounds of doubling settle it."""
+    chain = [f"k{i:06d}" for i in range(20_000)]
+    labels = components_on("postgres", chain, list(zip(chain, chain[1:])))
+    assert set(labels.values()) == {"k000000"} and len(labels) == len(chain)
+
+
 @pytest.fixture(scope="module")
 def built_on_both(server, tmp_path_factory):
     duck_warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
