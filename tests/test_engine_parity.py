@@ -159,11 +159,11 @@ def built_on_both(server, tmp_path_factory):
             patch.setenv(key, value)
         patch.delenv("WAREHOUSE_ENGINE", raising=False)
         assert all(r.status == "loaded" for r in sync(API_SOURCES, duck_warehouse, echo=lambda _: None))
-        assert dbt("build", "--exclude-resource-type", "unit_test", warehouse=duck_warehouse, check=False).returncode == 0
+        assert dbt("build", warehouse=duck_warehouse, check=False).returncode == 0
         patch.setenv("WAREHOUSE_ENGINE", "postgres")
         patch.setenv("DESTINATION__POSTGRES__CREDENTIALS", server.url)
         assert all(r.status == "loaded" for r in sync(API_SOURCES, pg_warehouse, echo=lambda _: None))
-        assert dbt("build", "--exclude-resource-type", "unit_test", warehouse=pg_warehouse, check=False).returncode == 0
+        assert dbt("build", warehouse=pg_warehouse, check=False).returncode == 0
     return duck_warehouse, server.url
 
 
