@@ -35,12 +35,36 @@ def server():
     postgres.discard(running)
 
 
+def unfriendly_database(server) -> str:
+    """A database that sorts text by language (ICU en-US, where "Z" > "a") in a session time zone
+    far from UTC (Chatham, +12:45/+13:45): the marts must not notice either. Its URL."""
+    import psycopg2  # noqa: PLC0415
+
+    con = psycopg2.connect(server.database_url("postgres"))
+    con.autocommit = True
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select count(*) from pg_collation where collprovider = 'i'")
+            icu = cursor.fetchone()[0] > 0
+            cursor.execute("create database parity template template0"
+                           + (" locale_provider icu icu_locale 'en-US' locale 'C.utf8'" if icu else ""))
+            cursor.execute("alter database parity set timezone = 'Pacific/Chatham'")
+    finally:
+        con.close()
+    return server.database_url("parity")
+
+
 @pytest.fixture(scope="module")
-def on_both(server):
+def database(server) -> str:
+    return unfriendly_database(server)
+
+
+@pytest.fixture(scope="module")
+def on_both(database):
     """on_both(macro, values) -> (DuckDB's results, Postgres') for the macro's SQL on each value."""
     import psycopg2  # noqa: PLC0415 - the Postgres driver is only needed with a server
 
-    duck, pg = duckdb.connect(), psycopg2.connect(server.url)
+    duck, pg = duckdb.connect(), psycopg2.connect(database)
     on_duckdb, on_postgres = macros("duckdb"), macros("postgres")
 
     def apply(macro: str, values: list[str]) -> tuple[list, list]:
@@ -98,11 +122,11 @@ def smallest_key_per_component(keys: list[str], links: list[tuple[str, str]]) ->
 
 
 @pytest.fixture(scope="module")
-def components_on(server):
+def components_on(database):
     """components_on(engine, keys, links, **macro_args) -> {record_key: component_key} by macros/identity.sql."""
     import psycopg2  # noqa: PLC0415
 
-    duck, pg = duckdb.connect(), psycopg2.connect(server.url)
+    duck, pg = duckdb.connect(), psycopg2.connect(database)
     with pg.cursor() as cursor:
         cursor.execute("set jit = off")  # as int_person_records__resolved sets it
     graph = ("with records as (select distinct record_key from (select unnest({keys}) as record_key) as listed), "
@@ -150,27 +174,8 @@ def test_a_long_chain_resolves_to_one_person_on_postgres(components_on):
     assert set(labels.values()) == {"k000000"} and len(labels) == len(chain)
 
 
-def unfriendly_database(server) -> str:
-    """A database that sorts text by language (ICU en-US, where "Z" > "a") in a session time zone
-    far from UTC (Chatham, +12:45/+13:45): the marts must not notice either. Its URL."""
-    import psycopg2  # noqa: PLC0415
-
-    con = psycopg2.connect(server.database_url("postgres"))
-    con.autocommit = True
-    try:
-        with con.cursor() as cursor:
-            cursor.execute("select count(*) from pg_collation where collprovider = 'i'")
-            icu = cursor.fetchone()[0] > 0
-            cursor.execute("create database parity template template0"
-                           + (" locale_provider icu icu_locale 'en-US' locale 'C.utf8'" if icu else ""))
-            cursor.execute("alter database parity set timezone = 'Pacific/Chatham'")
-    finally:
-        con.close()
-    return server.database_url("parity")
-
-
 @pytest.fixture(scope="module")
-def built_on_both(server, tmp_path_factory):
+def built_on_both(database, tmp_path_factory):
     duck_warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
     # with Postgres the file's folder still holds the run log and dbt's working files
     pg_warehouse = tmp_path_factory.mktemp("postgres") / "warehouse.duckdb"
@@ -181,11 +186,10 @@ def built_on_both(server, tmp_path_factory):
         assert all(r.status == "loaded" for r in sync(API_SOURCES, duck_warehouse, echo=lambda _: None))
         assert dbt("build", warehouse=duck_warehouse, check=False).returncode == 0
         patch.setenv("WAREHOUSE_ENGINE", "postgres")
-        url = unfriendly_database(server)
-        patch.setenv("DESTINATION__POSTGRES__CREDENTIALS", url)
+        patch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database)
         assert all(r.status == "loaded" for r in sync(API_SOURCES, pg_warehouse, echo=lambda _: None))
         assert dbt("build", warehouse=pg_warehouse, check=False).returncode == 0
-    return duck_warehouse, url
+    return duck_warehouse, database
 
 
 def test_marts_are_identical_on_both_engines(built_on_both):
