@@ -22,7 +22,12 @@ from sandbox.world import World, build_world
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Each parallel worker (pytest-xdist) runs dbt with a target and log folder of its own."""
+    """Each parallel worker (pytest-xdist) runs dbt with a target and log folder of its own.
+
+    dbt's log file keeps what it says at info (each model and test, failures with their errors), not
+    its debug trace of every query: that trace was a fifth of a dbt build's CPU (20 against 16 s).
+    """
+    os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         os.environ["DBT_TARGET_PATH"] = f"target/{worker}"
