@@ -38,8 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # test wherever it lives; `make test-fast` leaves integration tests out
 PIPELINE_FIXTURES = {"demo_warehouse", "sandbox"}
 LONGEST_FIRST = ("test_marts.py", "test_crash_resume.py", "test_faults.py", "test_actions_mart.py",
-                 "test_mobilize_marts.py", "test_dbt_project.py", "test_identity_hubs.py",
-                 "test_action_network_source.py")
+                 "test_dbt_project.py", "test_identity_hubs.py", "test_action_network_source.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
