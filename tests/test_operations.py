@@ -197,7 +197,8 @@ def test_docs_and_freshness_refuse_a_warehouse_a_sync_holds_and_leave_the_sync_u
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse)}
     with writer_lock(warehouse):  # held exactly as a running sync holds it
         for target in ("docs", "freshness"):
-            refused = subprocess.run(["make", "-s", target], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+            # --old-file: not the install step (`make test` ran it; see test_readme_commands.INSTALLED)
+            refused = subprocess.run(["make", "-s", "--old-file", ".venv/.installed", target], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                                      timeout=300)
             assert refused.returncode != 0, refused.stdout + refused.stderr
             assert "is being written by" in refused.stdout + refused.stderr
