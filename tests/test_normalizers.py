@@ -1,7 +1,8 @@
 """Property tests for the normalizers identity resolution matches on.
 
 The SQL under test is the dbt macros' own: `dbt_project/macros/normalize.sql` is rendered with
-Jinja (as dbt does) and run in DuckDB over values hypothesis generates, including hostile ones.
+Jinja (as dbt on DuckDB does, tests/dbt_macros.py) and run in DuckDB over values hypothesis
+generates, including hostile ones.
 """
 
 from __future__ import annotations
@@ -11,23 +12,20 @@ import re
 from datetime import datetime, timezone
 
 import duckdb
-import jinja2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import REPO_ROOT
 from sandbox.noise import format_phone, noisy_email
+from tests.dbt_macros import macros
 
-MACROS = REPO_ROOT / "dbt_project" / "macros" / "normalize.sql"
 EXAMPLES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")
 def normalize():  # noqa: ANN201
     """normalize(macro, values) -> the macro's SQL applied to each value, in DuckDB."""
-    template = jinja2.Environment().from_string(MACROS.read_text())
-    module = template.make_module({"var": lambda name, default=None: default})
+    module = macros("duckdb")
     con = duckdb.connect()
 
     def apply(macro: str, values: list, sql_type: str = "varchar") -> list:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import duckdb
-import jinja2
 import pytest
 
-from pipelines import REPO_ROOT
-
-MACRO = REPO_ROOT / "dbt_project" / "macros" / "readable_name.sql"
+from tests.dbt_macros import macros
 
 
 @pytest.mark.parametrize("typed, shown", [
@@ -21,6 +18,6 @@ MACRO = REPO_ROOT / "dbt_project" / "macros" / "readable_name.sql"
     (None, None),
 ])
 def test_readable_name(typed, shown):
-    readable_name = jinja2.Environment().from_string(MACRO.read_text()).make_module().readable_name
+    readable_name = macros("duckdb").readable_name
     with duckdb.connect() as con:
         assert con.execute(f"select {readable_name('name')} from (select ?::varchar as name)", [typed]).fetchone() == (shown,)

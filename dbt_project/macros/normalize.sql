@@ -2,11 +2,23 @@
 
 {#- trim() removes only spaces; forms also send tabs, newlines, no-break spaces and control characters. -#}
 {% macro trim_whitespace(column) -%}
+    {{ return(adapter.dispatch('trim_whitespace')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__trim_whitespace(column) -%}
     regexp_replace({{ column }}, '^[\s\p{Z}\p{Cc}]+|[\s\p{Z}\p{Cc}]+$', '', 'g')
 {%- endmacro %}
 
+{#- Postgres' regular expressions know no \p{…}: the same characters listed (Cc, and Zs, Zl, Zp
+    of Unicode 15), so the result does not depend on the database's ctype either. -#}
+{% macro postgres__trim_whitespace(column) -%}
+    regexp_replace({{ column }},
+        '^[\u0001-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+'
+        '|[\u0001-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$', '', 'g')
+{%- endmacro %}
+
 {% macro normalize_email(column) -%}
-    nullif(lower({{ trim_whitespace(column) }}), '')
+    nullif({{ unicode_lower(trim_whitespace(column)) }}, '')
 {%- endmacro %}
 
 {#-
@@ -33,7 +45,7 @@
 
 {#- Lower case, no accents, no punctuation or spacing: "  O'Brien " and "obrien" compare equal. -#}
 {% macro normalize_name(column) -%}
-    nullif(regexp_replace(lower(strip_accents({{ column }})), '[^a-z]', '', 'g'), '')
+    nullif(regexp_replace({{ unicode_lower(strip_accents(column)) }}, '[^a-z]', '', 'g'), '')
 {%- endmacro %}
 
 {#- Unix seconds (as vendors send them) to a UTC timestamptz. -#}

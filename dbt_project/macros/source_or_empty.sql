@@ -5,6 +5,7 @@
     a value for it has arrived. So that the marts build with any subset of sources synced,
     this selects every column declared (with its data_type) in the source's yml: columns
     the table lacks come back as typed nulls, and a table never loaded comes back empty.
+    The result is an aliased subquery (Postgres requires the alias): select * from it.
 -#}
 {% macro source_or_empty(source_name, table_name) -%}
     {%- set declared = source(source_name, table_name) -%}
@@ -28,7 +29,7 @@
             {% if name | lower in present -%}
                 {{ adapter.quote(name) }}
             {%- else -%}
-                cast(null as {{ column.data_type }})
+                cast(null as {{ column_type(column.data_type) }})
             {%- endif %} as {{ adapter.quote(name) }}{{ "," if not loop.last }}
         {%- endfor %}
         {% if present -%}
@@ -36,7 +37,7 @@
         {%- else -%}
         where false
         {%- endif %}
-    )
+    ) as declared_columns
 {%- endmacro %}
 
 {#- A SQL string literal of `value`, its quotes doubled. -#}

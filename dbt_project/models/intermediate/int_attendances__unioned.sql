@@ -30,7 +30,7 @@ mobilize_custom_field_keys as (
             else custom_field_name
         end as answer_key,
         -- true/false for a yes/no field, a string for a text field
-        coalesce(to_json(boolean_value), to_json(text_value)) as answer
+        coalesce({{ json_of_scalar('boolean_value') }}, {{ json_of_scalar('text_value') }}) as answer
     from mobilize_custom_fields
 ),
 
@@ -38,7 +38,7 @@ mobilize_custom_field_keys as (
 mobilize_custom_field_objects as (
     select
         attendance_id,
-        cast(to_json(map_from_entries(list((answer_key, answer) order by answer_key))) as varchar) as custom_fields
+        {{ json_object_text_agg('answer_key', 'answer') }} as custom_fields
     from mobilize_custom_field_keys
     group by attendance_id
 ),
@@ -127,11 +127,25 @@ controlshift as (
 
 -- by name: a column a source does not have (a timeslot, most UTM fields, custom fields) is null in its rows
 final as (
-    select * from mobilize
-    union all by name
-    select * from action_network
-    union all by name
-    select * from controlshift
+    {{ union_by_name(['mobilize', 'action_network', 'controlshift'], {
+        'source': 'text',
+        'source_attendance_id': 'text',
+        'source_person_id': 'text',
+        'source_event_id': 'text',
+        'timeslot_id': 'text',
+        'status': 'text',
+        'source_status': 'text',
+        'attended': 'boolean',
+        'rsvp_at': 'timestamptz',
+        'updated_at': 'timestamptz',
+        'utm_source': 'text',
+        'utm_medium': 'text',
+        'utm_campaign': 'text',
+        'utm_term': 'text',
+        'utm_content': 'text',
+        'referrer_url': 'text',
+        'custom_fields': 'text',
+    }) }}
 )
 
 select * from final

@@ -31,7 +31,7 @@ controlshift_locations as (
 mobilize_tag_lists as (
     select
         event_id,
-        list(distinct tag_name order by tag_name) as tags
+        {{ sorted_distinct_list('tag_name') }} as tags
     from mobilize_event_tags
     group by event_id
 ),
@@ -58,7 +58,7 @@ mobilize as (
         mobilize_events.sponsor_organization_name as organization,
         -- an event campaign has a slug and no title; shown for the organization's own events only
         mobilize_events.event_campaign_slug as campaign,
-        coalesce(mobilize_tag_lists.tags, cast([] as varchar[])) as tags,
+        coalesce(mobilize_tag_lists.tags, {{ empty_text_list() }}) as tags,
         mobilize_events.browser_url,
         case when mobilize_events.deleted_at is not null then 'deleted' else 'active' end as status,
         mobilize_events.created_at,
@@ -122,11 +122,32 @@ controlshift as (
 
 -- by name: a column a source does not have (a timeslot, a campaign, an event type, tags) is null in its rows
 final as (
-    select * from mobilize
-    union all by name
-    select * from action_network
-    union all by name
-    select * from controlshift
+    {{ union_by_name(['mobilize', 'action_network', 'controlshift'], {
+        'source': 'text',
+        'source_event_id': 'text',
+        'timeslot_id': 'text',
+        'title': 'text',
+        'event_type': 'text',
+        'start_at': 'timestamptz',
+        'end_at': 'timestamptz',
+        'timezone': 'text',
+        'venue': 'text',
+        'address_line_1': 'text',
+        'address_line_2': 'text',
+        'locality': 'text',
+        'region': 'text',
+        'postal_code': 'text',
+        'latitude': 'double precision',
+        'longitude': 'double precision',
+        'is_virtual': 'boolean',
+        'organization': 'text',
+        'campaign': 'text',
+        'tags': 'text[]',
+        'browser_url': 'text',
+        'status': 'text',
+        'created_at': 'timestamptz',
+        'updated_at': 'timestamptz',
+    }) }}
 )
 
 select * from final

@@ -34,12 +34,37 @@ coordinated_timeslots as (
     inner join events using (event_id)
     inner join organizations on organizations.organization_id = events.sponsor_organization_id
     where organizations.is_coordinated
-    group by all
+    group by events.event_type, timeslots.start_at, timeslots.end_at
 ),
 
 final as (
     select
-        attendances.* exclude (event_id, timeslot_id),
+        -- every column of stg_mobilize__attendances, the event and timeslot as linked
+        attendances.attendance_id,
+        attendances.person_id,
+        attendances.event_type,
+        attendances.timeslot_start_at,
+        attendances.timeslot_end_at,
+        attendances.listed_by_organization_id,
+        attendances.status,
+        attendances.sponsor_organization_id,
+        attendances.attended,
+        attendances.custom_fields_shared,
+        attendances.person_given_name,
+        attendances.person_family_name,
+        attendances.person_email,
+        attendances.person_phone,
+        attendances.person_postal_code,
+        attendances.person_created_at,
+        attendances.person_updated_at,
+        attendances.utm_source,
+        attendances.utm_medium,
+        attendances.utm_campaign,
+        attendances.utm_term,
+        attendances.utm_content,
+        attendances.referrer_url,
+        attendances.created_at,
+        attendances.updated_at,
         coalesce(attendances.event_id, coordinated_timeslots.event_id) as event_id,
         coalesce(attendances.timeslot_id, coordinated_timeslots.timeslot_id) as timeslot_id
     from attendances

@@ -182,19 +182,30 @@ action_network_letters as (
 
 -- by name: a column an action does not have (an amount, a timeslot, most UTM fields) is null
 final as (
-    select * from rsvps
-    union all by name
-    select * from attended
-    union all by name
-    select * from controlshift_petition_signatures
-    union all by name
-    select * from action_network_petition_signatures
-    union all by name
-    select * from action_network_form_submissions
-    union all by name
-    select * from action_network_donations_made
-    union all by name
-    select * from action_network_letters
+    {{ union_by_name([
+        'rsvps', 'attended', 'controlshift_petition_signatures', 'action_network_petition_signatures',
+        'action_network_form_submissions', 'action_network_donations_made', 'action_network_letters'
+    ], {
+        'source': 'text',
+        'action_type': 'text',
+        'source_action_id': 'text',
+        'source_person_id': 'text',
+        'target_type': 'text',
+        'source_target_id': 'text',
+        'timeslot_id': 'text',
+        'occurred_at': 'timestamptz',
+        'utm_source': 'text',
+        'utm_medium': 'text',
+        'utm_campaign': 'text',
+        'utm_term': 'text',
+        'utm_content': 'text',
+        'referrer_url': 'text',
+        'target_title': 'text',
+        'referrer_code': 'text',
+        'amount': 'decimal(18, 2)',
+        'currency': 'text',
+        'is_recurring': 'boolean',
+    }) }}
 )
 
 select * from final

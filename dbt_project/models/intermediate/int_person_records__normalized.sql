@@ -10,10 +10,7 @@ normalized as (
     select
         records.*,
         {{ normalize_email('records.email') }} as email_normalized,
-        list_filter(
-            list_transform(records.other_emails, lambda e: {{ normalize_email('e') }}),
-            lambda e: e is not null
-        ) as other_emails_normalized,
+        {{ normalize_email_list('records.other_emails') }} as other_emails_normalized,
         {{ normalize_phone('records.phone') }} as phone_e164,
         {{ normalize_name('records.given_name') }} as given_name_normalized,
         {{ normalize_name('records.family_name') }} as family_name_normalized,

@@ -12,10 +12,17 @@
     var('identity_rules'). A hub key (a value shared by more records than
     var('identity_hub_key_max_records'), see int_person_keys__counted) links nobody. People are
     the connected components of the links, found by propagating the smallest record key along
-    them, so memory grows with records and links, never with the paths through a component. A
-    person's id is a hash of the smallest record key in the component, so the same input gives
-    the same ids.
+    them (on DuckDB memory grows with records and links, never with the paths through a
+    component; Postgres' formulation and its limits are in macros/identity.sql). A person's id
+    is a hash of the smallest record key (bytewise) in the component, so the same input gives
+    the same ids on both engines.
 -#}
+{#- Postgres: the rounds of macros/identity.sql compound its row estimates past any real size, and
+    its JIT would then spend seconds compiling a plan that runs in milliseconds; set local lasts
+    for this model's transaction only. -#}
+{%- if target.type == 'postgres' %}
+{{ config(pre_hook="set local jit = off") }}
+{%- endif %}
 with records as (
     select * from {{ ref('int_person_records__normalized') }}
 ),
@@ -73,40 +80,21 @@ edges as (
     select to_key, from_key from links
 ),
 
--- every record starts as its own label; each round, a record whose label just fell passes it to
--- its neighbours and to the records that point at it (labelled with its key), which keep it when
--- smaller. Following pointers shortcuts long chains: 20,000 records each linked to the next (a
--- hostile export) take 83 rounds instead of 20,000. USING KEY keeps one row per
--- record (its latest label), so state stays the size of `records` however large a component is.
+-- the connected components of the links (macros/identity.sql): each record's component is its
+-- smallest record key, found by the same labels on both engines
 components as (
-    with recursive labels(record_key, component_key) using key (record_key) as (
-        select record_key, record_key from records
-        union
-        select candidates.record_key, min(candidates.component_key)
-        from (
-            select edges.to_key as record_key, labels.component_key
-            from labels
-            inner join edges on edges.from_key = labels.record_key
-            union all
-            select followers.record_key, labels.component_key
-            from labels
-            inner join recurring.labels as followers on followers.component_key = labels.record_key
-        ) as candidates
-        inner join recurring.labels as current_labels using (record_key)
-        group by candidates.record_key, current_labels.component_key
-        having min(candidates.component_key) < current_labels.component_key
-    )
-    select record_key, component_key from labels
+    {{ connected_components('records', 'edges') }}
 ),
 
 -- the strongest rule that linked each record, in the order of var('identity_rules')
 rules as (
-    select key, arg_min(rule, {{ identity_rule_rank('rule') }}) as matched_by
+    -- (a rule's rank names the rule: no ties between different values)
+    select key, {{ min_by('rule', identity_rule_rank('rule')) }} as matched_by
     from (
         select from_key as key, rule from links
         union all
         select to_key, rule from links
-    )
+    ) as linked
     group by key
 ),
 

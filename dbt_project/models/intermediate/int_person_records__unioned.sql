@@ -17,14 +17,16 @@ nationbuilder_people as (
 
 -- attendance payloads carry the person too: people not (yet) listed as affiliated still count;
 -- the newest snapshot of the person wins, ties broken by the attendance, so builds agree
+{%- set newest_snapshot_first =
+    "person_updated_at desc nulls last, updated_at desc nulls last, " ~ bytewise('attendance_id') %}
 mobilize_attendees as (
     select
         person_id,
-        first(person_given_name order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as given_name,
-        first(person_family_name order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as family_name,
-        first(person_email order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as email,
-        first(person_phone order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as phone,
-        first(person_postal_code order by person_updated_at desc nulls last, updated_at desc nulls last, attendance_id) as postal_code,
+        {{ first_by('person_given_name', newest_snapshot_first) }} as given_name,
+        {{ first_by('person_family_name', newest_snapshot_first) }} as family_name,
+        {{ first_by('person_email', newest_snapshot_first) }} as email,
+        {{ first_by('person_phone', newest_snapshot_first) }} as phone,
+        {{ first_by('person_postal_code', newest_snapshot_first) }} as postal_code,
         min(person_created_at) as created_at,
         max(person_updated_at) as updated_at
     from mobilize_attendances
@@ -57,7 +59,7 @@ controlshift_unsubscribes as (
     select * from {{ ref('stg_controlshift__unsubscribes') }}
 ),
 
-mobilize as (
+mobilize_people_records as (
     select
         'mobilize' as source,
         person_id as source_person_id,
@@ -70,7 +72,9 @@ mobilize as (
         created_at,
         updated_at
     from mobilize_people
-    union all by name
+),
+
+mobilize_attendee_records as (
     select
         'mobilize' as source,
         person_id as source_person_id,
@@ -116,8 +120,7 @@ nationbuilder as (
         first_name as given_name,
         last_name as family_name,
         email,
-        list_distinct(list_filter([email1, email2, email3, email4], lambda e: nullif(trim(e), '') is not null))
-            as other_emails,
+        {{ distinct_non_blank_list(['email1', 'email2', 'email3', 'email4']) }} as other_emails,
         coalesce(mobile, phone, work_phone_number) as phone,
         coalesce(home_postal_code, primary_postal_code) as postal_code,
         case mobile_opt_in when true then 'OPT_IN' when false then 'OPT_OUT' end as sms_opt_in_status,
@@ -135,24 +138,49 @@ controlshift_opt_outs as (
     group by member_id
 ),
 
-controlshift_actions as (
-    -- a deleted signature (deleted_at set) still names its person, but its opt-in is no consent
+-- a deleted signature (deleted_at set) still names its person, but its opt-in is no consent
+controlshift_signature_records as (
     select person_id, member_id, given_name, family_name, email, phone, postal_code,
            case when deleted_at is null then join_organisation end as join_organisation,
            unsubscribed_at, created_at, updated_at
     from controlshift_signatures
-    union all by name
+),
+
+controlshift_attendee_records as (
     select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
            unsubscribed_at, created_at, updated_at
     from controlshift_attendees
-    union all by name
+),
+
+controlshift_user_records as (
     select person_id, member_id, given_name, family_name, email, phone, postal_code, join_organisation,
            created_at, updated_at
     from controlshift_users
-    union all by name
-    -- members hold only an email address
+),
+
+-- members hold only an email address
+controlshift_member_records as (
     select person_id, member_id, email, created_at, updated_at
     from controlshift_members
+),
+
+controlshift_actions as (
+    {{ union_by_name([
+        'controlshift_signature_records', 'controlshift_attendee_records',
+        'controlshift_user_records', 'controlshift_member_records'
+    ], {
+        'person_id': 'text',
+        'member_id': 'text',
+        'given_name': 'text',
+        'family_name': 'text',
+        'email': 'text',
+        'phone': 'text',
+        'postal_code': 'text',
+        'join_organisation': 'boolean',
+        'unsubscribed_at': 'timestamptz',
+        'created_at': 'timestamptz',
+        'updated_at': 'timestamptz',
+    }) }}
 ),
 
 controlshift as (
@@ -179,13 +207,22 @@ controlshift as (
 ),
 
 final as (
-    select * from mobilize
-    union all by name
-    select * from action_network
-    union all by name
-    select * from nationbuilder
-    union all by name
-    select * from controlshift
+    {{ union_by_name([
+        'mobilize_people_records', 'mobilize_attendee_records', 'action_network', 'nationbuilder', 'controlshift'
+    ], {
+        'source': 'text',
+        'source_person_id': 'text',
+        'given_name': 'text',
+        'family_name': 'text',
+        'email': 'text',
+        'phone': 'text',
+        'postal_code': 'text',
+        'sms_opt_in_status': 'text',
+        'created_at': 'timestamptz',
+        'updated_at': 'timestamptz',
+        'other_emails': 'text[]',
+        'is_email_subscribed': 'boolean',
+    }) }}
 )
 
 select * from final

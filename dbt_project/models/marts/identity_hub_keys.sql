@@ -17,7 +17,7 @@ final as (
         person_keys.rule,
         person_keys.key_value,
         count(*) as record_count,
-        list(distinct records.source order by records.source) as sources,
+        {{ sorted_distinct_list('records.source') }} as sources,
         {{ identity_hub_key_max_records() }} as max_records
     from person_keys
     inner join records using (record_key)

@@ -35,23 +35,24 @@ activity as (
         count(*) filter (where action_type = 'outreach') as outreach_count,
         -- a tie in time goes to the smallest action id, so two builds of the same data agree
         min(occurred_at) as first_action_at,
-        first(action_type order by occurred_at, action_id) filter (where occurred_at is not null) as first_action_type,
+        {{ first_by('action_type', 'occurred_at, ' ~ bytewise('action_id'), 'occurred_at is not null') }} as first_action_type,
         max(occurred_at) as last_action_at,
-        first(action_type order by occurred_at desc, action_id) filter (where occurred_at is not null) as last_action_type,
-        list(distinct source order by source) as action_sources
+        {{ first_by('action_type', 'occurred_at desc, ' ~ bytewise('action_id'), 'occurred_at is not null') }} as last_action_type,
+        {{ sorted_distinct_list('source') }} as action_sources
     from actions
     group by person_id
 ),
 
+{%- set latest_first = 'updated_at desc nulls last, ' ~ bytewise('record_key') %}
 best_values as (
     select
         person_id,
-        first(trim(given_name) order by updated_at desc nulls last, record_key) filter (where nullif(trim(given_name), '') is not null) as given_name,
-        first(trim(family_name) order by updated_at desc nulls last, record_key) filter (where nullif(trim(family_name), '') is not null) as family_name,
-        first(email_normalized order by updated_at desc nulls last, record_key) filter (where email_normalized is not null) as email,
-        first(phone_e164 order by updated_at desc nulls last, record_key) filter (where phone_e164 is not null) as phone,
-        first(postal_code_normalized order by updated_at desc nulls last, record_key) filter (where postal_code_normalized is not null) as postal_code,
-        first(sms_opt_in_status order by updated_at desc nulls last, record_key) filter (where sms_opt_in_status is not null) as sms_opt_in_status,
+        {{ first_by('trim(given_name)', latest_first, "nullif(trim(given_name), '') is not null") }} as given_name,
+        {{ first_by('trim(family_name)', latest_first, "nullif(trim(family_name), '') is not null") }} as family_name,
+        {{ first_by('email_normalized', latest_first, 'email_normalized is not null') }} as email,
+        {{ first_by('phone_e164', latest_first, 'phone_e164 is not null') }} as phone,
+        {{ first_by('postal_code_normalized', latest_first, 'postal_code_normalized is not null') }} as postal_code,
+        {{ first_by('sms_opt_in_status', latest_first, 'sms_opt_in_status is not null') }} as sms_opt_in_status,
         -- consent is not the latest word but every word: one tool's unsubscribe or refusal is honoured
         bool_and(is_email_subscribed) as is_email_subscribed,
         -- the same for mobile messages: one tool's opt-out (or bouncing number) is honoured
@@ -59,7 +60,7 @@ best_values as (
             as is_sms_subscribed,
         min(created_at) as first_seen_at,
         max(updated_at) as last_seen_at,
-        list(distinct source order by source) as sources,
+        {{ sorted_distinct_list('source') }} as sources,
         count(*) as source_record_count
     from person_records
     group by person_id
@@ -91,7 +92,7 @@ final as (
         activity.first_action_type,
         activity.last_action_at,
         activity.last_action_type,
-        coalesce(activity.action_sources, []) as action_sources
+        coalesce(activity.action_sources, {{ empty_text_list() }}) as action_sources
     from best_values
     left join activity using (person_id)
 )

@@ -8,7 +8,7 @@ final as (
         fundraising_page_id,
         person_id,
         -- Action Network writes amounts as strings: "25", "25.00", "1000.50"
-        try_cast(nullif(trim(amount), '') as decimal(18, 2)) as amount,
+        {{ try_cast_decimal("nullif(trim(amount), '')", 18, 2) }} as amount,
         upper(trim(currency)) as currency,
         -- each charge of a recurring donation is its own donation
         coalesce(action_network_recurrence__recurring, false) as is_recurring,

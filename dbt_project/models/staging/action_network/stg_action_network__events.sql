@@ -11,8 +11,8 @@ located as (
         source.*,
         state_timezones.timezone,
         -- Action Network writes the local wall-clock time with a "Z"; read it as local time
-        strptime(nullif(source.start_date, ''), ['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d']) as start_local,
-        strptime(nullif(source.end_date, ''), ['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d']) as end_local
+        {{ parse_local_timestamp("nullif(source.start_date, '')") }} as start_local,
+        {{ parse_local_timestamp("nullif(source.end_date, '')") }} as end_local
     from source
     left join state_timezones
         on state_timezones.region = upper(source.location__region)
@@ -41,8 +41,8 @@ final as (
         action_network_sponsor__title as sponsor_title,
         coalesce(action_network_hidden, false) as is_hidden,
         nullif(location__venue, '') as venue,
-        nullif(json_extract_string(location__address_lines, '$[0]'), '') as address_line_1,
-        nullif(json_extract_string(location__address_lines, '$[1]'), '') as address_line_2,
+        nullif({{ json_text('location__address_lines', [0]) }}, '') as address_line_1,
+        nullif({{ json_text('location__address_lines', [1]) }}, '') as address_line_2,
         nullif(location__locality, '') as locality,
         nullif(location__region, '') as region,
         nullif(location__postal_code, '') as postal_code,

@@ -11,7 +11,7 @@ final as (
         coalesce(action_network_hidden, false) as is_hidden,
         upper(trim(currency)) as currency,
         -- Action Network writes amounts as strings ("0.00")
-        try_cast(nullif(trim(total_amount), '') as decimal(18, 2)) as total_amount,
+        {{ try_cast_decimal("nullif(trim(total_amount), '')", 18, 2) }} as total_amount,
         total_donations,
         created_date as created_at,
         modified_date as updated_at

@@ -9,7 +9,7 @@ final as (
         person_id,
         type as outreach_type,
         -- an outreach that reached no target (the letter form's first step only) has none
-        coalesce(json_array_length(targets), 0) as target_count,
+        coalesce({{ json_array_length('targets') }}, 0) as target_count,
         targets,
         {{ action_network_referrer_columns() }},
         created_date as created_at,

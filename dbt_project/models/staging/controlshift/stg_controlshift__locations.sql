@@ -10,8 +10,8 @@ final as (
         region,
         postal_code,
         country,
-        cast(latitude as double) as latitude,
-        cast(longitude as double) as longitude
+        cast(latitude as double precision) as latitude,
+        cast(longitude as double precision) as longitude
     from source
 )
 

@@ -9,7 +9,7 @@ deleted as (
 -- issue #69: a deleted event can still be listed with every field null; served after the
 -- event was last loaded whole, it says the event is gone
 ghosts as (
-    select event_id, max(cast(load_id as double)) as last_seen_load
+    select event_id, max(cast(load_id as double precision)) as last_seen_load
     from {{ ref('stg_mobilize__incomplete_events') }}
     where event_id is not null
     group by event_id
@@ -30,8 +30,8 @@ final as (
         cast(source.sponsor__id as varchar) as sponsor_organization_id,
         source.sponsor__name as sponsor_organization_name,
         {{ mobilize_location_text('source.location__venue') }} as venue,
-        {{ mobilize_location_text("json_extract_string(source.location__address_lines, '$[0]')") }} as address_line_1,
-        nullif(json_extract_string(source.location__address_lines, '$[1]'), '') as address_line_2,
+        {{ mobilize_location_text(json_text('source.location__address_lines', [0])) }} as address_line_1,
+        nullif({{ json_text('source.location__address_lines', [1]) }}, '') as address_line_2,
         nullif(source.location__locality, '') as locality,
         nullif(source.location__region, '') as region,
         nullif(source.location__postal_code, '') as postal_code,
@@ -49,7 +49,7 @@ final as (
         {{ from_unix_seconds('source.modified_date') }} as updated_at,
         coalesce(
             deleted.deleted_at,
-            case when ghosts.last_seen_load > cast(source._dlt_load_id as double)
+            case when ghosts.last_seen_load > cast(source._dlt_load_id as double precision)
                 then to_timestamp(ghosts.last_seen_load) end
         ) as deleted_at
     from source

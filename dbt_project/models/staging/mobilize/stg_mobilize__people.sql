@@ -9,9 +9,9 @@ final as (
         cast(user_id as varchar) as user_id,
         given_name,
         family_name,
-        json_extract_string(email_addresses, '$[0].address') as email,
-        json_extract_string(phone_numbers, '$[0].number') as phone,
-        json_extract_string(postal_addresses, '$[0].postal_code') as postal_code,
+        {{ json_text('email_addresses', [0, 'address']) }} as email,
+        {{ json_text('phone_numbers', [0, 'number']) }} as phone,
+        {{ json_text('postal_addresses', [0, 'postal_code']) }} as postal_code,
         sms_opt_in_status,
         {{ from_unix_seconds('created_date') }} as created_at,
         {{ from_unix_seconds('modified_date') }} as updated_at
