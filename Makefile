@@ -46,7 +46,8 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-demo: $(INSTALLED)
+# on Postgres without a server named, the demo runs a local one: the package is needed
+demo: $(INSTALLED) $(if $(and $(filter postgres,$(WAREHOUSE_ENGINE)),$(if $(DESTINATION__POSTGRES__CREDENTIALS),,local)),postgresql)
 	$(BIN)/python -m pipelines demo --people $(PEOPLE)
 
 test: $(INSTALLED) chromium postgresql
@@ -72,11 +73,11 @@ chromium:
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  { echo "installing postgresql for the Postgres engine tests (apt-get)"; \
+	  { echo "installing postgresql for the Postgres engine (tests, bench, a local demo server; apt-get)"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1; }; }; } || \
-	  echo "postgresql not available: the Postgres engine tests will skip"
+	  echo "postgresql not available: the Postgres engine tests will skip, and a demo needs DESTINATION__POSTGRES__CREDENTIALS"
 
 bench: $(INSTALLED) postgresql
 	$(BIN)/python -m bench $(BENCH)

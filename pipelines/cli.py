@@ -20,7 +20,7 @@ from unittest import mock
 
 import duckdb
 
-from pipelines import REPO_ROOT, output, report, sqlshell, status
+from pipelines import REPO_ROOT, output, postgres, report, sqlshell, status
 from pipelines.output import unreadable
 from pipelines.redact import redact_process_output
 from pipelines.runner import SyncResult, dbt, sync, transform
@@ -28,8 +28,9 @@ from pipelines.schedule import cron_lines
 from pipelines.sources import SOURCES
 from pipelines.runlog import runlog_path
 from pipelines.summary import demo_summary, finish_sync
-from pipelines.warehouse import (WarehouseBusy, bi_database, export_marts, loaded_schemas, pipelines_dir, warehouse_path,
-                                  writer_lock)
+from pipelines.warehouse import (POSTGRES_CREDENTIALS, WarehouseBusy, WarehouseError, WarehouseMissing, export_marts,
+                                  loaded_schemas, marts_location, pipelines_dir, postgres_credentials, postgres_url,
+                                  warehouse_engine, warehouse_path, writer_lock)
 
 SANDBOX_DATA = REPO_ROOT / "sandbox_data"
 # what cron and shell scripts see when another run holds the warehouse (sysexits' EX_TEMPFAIL)
@@ -85,11 +86,18 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
-    """Removes the previous demo's warehouse and run log; refuses to touch any other DuckDB file.
+    """Removes the previous demo's warehouse and run log; refuses to touch any other warehouse.
 
     The run log goes too: against a previous demo's row counts, a smaller or other world would look
     like tables that lost their rows, and the transform would refuse to build the marts.
     """
+    if warehouse_engine() == "postgres":
+        if not _start_demo_database(people, seed):
+            return False
+        # dlt's local state of an earlier demo would hold cursors past the rows this database has
+        runlog_path(warehouse).unlink(missing_ok=True)
+        shutil.rmtree(pipelines_dir(warehouse), ignore_errors=True)
+        return True
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as con:
             is_demo = con.execute(
@@ -108,6 +116,74 @@ def _start_demo_warehouse(warehouse: Path, people: int, seed: int) -> bool:
     return True
 
 
+def _start_demo_database(people: int, seed: int) -> bool:
+    """On Postgres: drops the schemas an earlier demo made (raw, dbt's) and marks the database as the demo's.
+
+    A database holding tables without the demo's marker is someone's data: it stays untouched.
+    """
+    url = postgres_url()
+    schema, table = DEMO_MARKER.split(".")
+    if postgres.has_tables(url) and not postgres.has_table(url, schema, table):
+        _print(f"demo: {postgres.describe(url)} holds data that is not the demo's; it stays untouched. "
+               f"Point {POSTGRES_CREDENTIALS} at an empty database for the demo, or unset it to run a local server.")
+        return False
+    dropped = postgres.drop_schemas(url)
+    if dropped:
+        _print(f"demo: replacing the earlier demo's schemas ({', '.join(dropped)})")
+    postgres.create_marker(url, schema, table, people, seed)
+    return True
+
+
+DEMO_POSTGRES_URL = "demo_url"
+
+
+def _demo_postgres(warehouse: Path) -> Path | None:
+    """The demo's server on Postgres: the one `DESTINATION__POSTGRES__CREDENTIALS` names, else a local
+    cluster in `.<warehouse>.postgres/` beside the warehouse, left running after the demo (an earlier
+    demo's, when it is still up). Returns the local cluster's folder, or None for a configured server."""
+    try:
+        postgres_credentials()
+        return None
+    except ValueError:
+        pass
+    folder = warehouse.parent / f".{warehouse.stem}.postgres"
+    saved = folder / DEMO_POSTGRES_URL
+    url = saved.read_text().strip() if saved.exists() else ""
+    if not (url and postgres.reachable(url)):
+        local = _sandbox_postgres()
+        if folder.exists():  # an earlier demo's cluster, stopped (a reboot): its data goes, as a re-run replaces it
+            local.discard(local.LocalPostgres(folder, 0, ""))
+        _print(f"demo: starting a local Postgres server in {folder}")
+        try:
+            url = local.start(folder=folder, durable=True).url
+        except local.PostgresUnavailable as unavailable:
+            owner = (f" (as root the server runs as the postgres account, which must be able to reach {folder})"
+                     if os.geteuid() == 0 else "")
+            raise WarehouseError(f"no local Postgres server for the demo: {unavailable}{owner}; or set "
+                                 f"{POSTGRES_CREDENTIALS} to a server's empty database") from None
+        saved.write_text(url)
+        saved.chmod(0o600)
+    os.environ[POSTGRES_CREDENTIALS] = url
+    return folder
+
+
+def _sandbox_postgres():  # noqa: ANN202 - the sandbox's module
+    _sandbox_class()  # puts the checkout's sandbox on the path, or says how to get it
+    from sandbox import postgres as local
+
+    return local
+
+
+def _stop_instructions(folder: Path) -> str:
+    pg_ctl = _sandbox_postgres().server_binaries() / "pg_ctl"
+    command = f"{pg_ctl} -D {folder / 'data'} stop"
+    if os.geteuid() == 0:
+        command = f"runuser -u postgres -- {command}"
+    # the output masks every credential: the file beside the cluster has the URL whole, owner-only
+    return (f"The demo's Postgres server keeps running: {postgres.without_password(postgres_url())} (the URL with "
+            f"its password: {folder / DEMO_POSTGRES_URL}). Stop it with: {command}")
+
+
 def _sandbox_class() -> type:
     """The fake vendors live beside the package in a checkout (`sandbox/`), not in what pip installs."""
     if str(REPO_ROOT) not in sys.path:
@@ -121,14 +197,25 @@ def _sandbox_class() -> type:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    Sandbox = _sandbox_class()
-
     if args.people > DEMO_SLOW_PEOPLE or args.rate_limits:
         output.current().warn(
             f"demo: {args.people:,} people" + (" at the vendors' rate limits (Action Network: 4 requests/s)"
                                                if args.rate_limits else "")
             + " takes minutes; a smaller PEOPLE= shows the same in less time")
     warehouse = warehouse_path()
+    if warehouse_engine() != "postgres":
+        return _demo(args, warehouse)
+    local_server = _demo_postgres(warehouse)
+    try:
+        return _demo(args, warehouse)
+    finally:
+        if local_server is not None:
+            _print(_stop_instructions(local_server))
+
+
+def _demo(args: argparse.Namespace, warehouse: Path) -> int:
+    """sandbox -> sync -> marts -> summary, into the demo's own warehouse."""
+    Sandbox = _sandbox_class()
     with writer_lock(warehouse, args.wait):
         if not _start_demo_warehouse(warehouse, args.people, args.seed):
             return 1
@@ -221,7 +308,7 @@ def cmd_freshness(args: argparse.Namespace) -> int:
     with writer_lock(warehouse, args.wait):
         try:
             synced = loaded_schemas(warehouse, SOURCES)
-        except duckdb.Error as error:
+        except WarehouseError as error:
             out.error(unreadable("freshness", warehouse, error))
             return 1
         for source in SOURCES:
@@ -248,17 +335,16 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     out = output.current()
     warehouse = warehouse_path()
-    source = bi_database(warehouse)
-    if not source.exists():
-        out.error(f"no warehouse at {warehouse}: run `make sync` (or `make demo`) first")
-        return 1
     try:
         written = export_marts(warehouse)
-    except duckdb.Error as error:
-        out.error(unreadable("export", source, error))
+    except WarehouseMissing:
+        out.error(f"no warehouse at {warehouse}: run `make sync` (or `make demo`) first")
+        return 1
+    except WarehouseError as error:
+        out.error(unreadable("export", marts_location(warehouse), error))
         return 1
     if not written:
-        out.error(f"{source} has no marts (schema analytics): run `make transform` first")
+        out.error(f"{marts_location(warehouse)} has no marts (schema analytics): run `make transform` first")
         return 1
     for mart, path in written.items():
         out.info(f"{mart}: {path}")
@@ -285,7 +371,7 @@ def parser() -> argparse.ArgumentParser:
     sync_cmd.set_defaults(run=cmd_sync)
 
     transform_cmd = commands.add_parser("transform", parents=[common],
-                                        help="dbt build on the warehouse, then publish the marts snapshot")
+                                        help="dbt build on the warehouse, then publish the marts")
     transform_cmd.set_defaults(run=cmd_transform)
     status_cmd = commands.add_parser("status", parents=[common],
                                      help="per source: last success, rows, cursors, freshness, last error")
@@ -298,7 +384,7 @@ def parser() -> argparse.ArgumentParser:
             ("export", cmd_export, "write the marts as exports/<mart>.parquet"),
             ("report", cmd_report, "write reports/latest.html from the warehouse")):
         commands.add_parser(name, parents=[common], help=help_text).set_defaults(run=run)
-    sql_cmd = commands.add_parser("sql", parents=[common], help="a SQL shell on the marts snapshot (read-only)")
+    sql_cmd = commands.add_parser("sql", parents=[common], help="a read-only SQL shell on the marts")
     sql_cmd.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
     sql_cmd.add_argument("--database", type=Path, help="DuckDB file (default: the marts snapshot)")
     sql_cmd.add_argument("--csv", action="store_true", help="results as CSV with a header line (as .mode csv)")
@@ -365,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseBusy as busy:
         _print(str(busy))
         return EXIT_BUSY
+    except WarehouseError as error:
+        output.current().error(f"{args.command}: {error}")
+        return 1
     except BrokenPipeError:
         # the reader left (`status --json | head`): stop quietly, and let nothing flush into the closed pipe
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

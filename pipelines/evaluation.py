@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import duckdb
-import pyarrow as pa
+from pipelines.warehouse import connect_warehouse
 
 # merging two real people is worse than missing a link (a household's consent mixed up), so
 # precision's bar is the higher
@@ -24,8 +23,14 @@ MIN_RECALL = 0.97
 PERSON_RECORDS = "analytics.person_identities"
 ACTIONS = "analytics.actions"
 
+# the truth arrives as three parallel arrays (source, source person id, person key), unnested
+# side by side: standard SQL on DuckDB and Postgres, and nothing written to the warehouse
 PAIR_COUNTS = """
-    with joined as (
+    with truth as (
+        select unnest(cast(? as text[])) as source, unnest(cast(? as text[])) as source_person_id,
+               unnest(cast(? as bigint[])) as person_key
+    ),
+    joined as (
         select scored.person_id, truth.person_key
         from {rows} as scored
         inner join truth using (source, source_person_id)
@@ -69,11 +74,10 @@ def score_identities(
     warehouse: Path, truth: Iterable[tuple[str, str, int]], rows: str = PERSON_RECORDS
 ) -> IdentityScores:
     """Pairwise scores of `rows` (PERSON_RECORDS or ACTIONS) grouped by `person_id` against the truth."""
-    sources, ids, keys = zip(*truth) if truth else ((), (), ())
-    table = pa.table({"source": list(sources), "source_person_id": list(ids), "person_key": list(keys)})
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        con.register("truth", table)
-        counts = con.execute(PAIR_COUNTS.format(rows=rows)).fetchone()
+    truth = list(truth)
+    sources, ids, keys = (list(column) for column in zip(*truth)) if truth else ([], [], [])
+    with connect_warehouse(warehouse) as con:
+        [counts] = con.rows(PAIR_COUNTS.format(rows=rows), [sources, [str(i) for i in ids], [int(k) for k in keys]])
     predicted, actual, correct, joined, total, people, true_people = counts
     return IdentityScores(
         precision=correct / predicted if predicted else 1.0,

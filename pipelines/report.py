@@ -18,13 +18,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from pipelines import runlog
 from pipelines.sources import SOURCES
 from pipelines.sql import identifier
 from pipelines.status import WarehouseStatus, collect, when
-from pipelines.warehouse import snapshot_path
+from pipelines.warehouse import Reader, WarehouseError, WarehouseMissing, connect_marts, connect_warehouse
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 # a source keeps its colour in every chart; anything else (several tools together, "other") is grey
@@ -50,49 +48,53 @@ class Series:
 
 # ----------------------------------------------------------------------------- data
 
+# standard SQL, run as it is on DuckDB and Postgres
 RSVPS_BY_WEEK = """
     select source, cast(date_trunc('week', rsvp_at) as date) as week, count(*) as n
-    from analytics.attendances where rsvp_at is not null group by all order by source, week"""
+    from analytics.attendances where rsvp_at is not null group by 1, 2 order by source, week"""
 
 ATTENDED_BY_WEEK = """
     select a.source, cast(date_trunc('week', coalesce(e.start_at, a.rsvp_at)) as date) as week, count(*) as n
     from analytics.attendances as a left join analytics.events as e using (event_id)
-    where a.attended and coalesce(e.start_at, a.rsvp_at) is not null group by all order by a.source, week"""
+    where a.attended and coalesce(e.start_at, a.rsvp_at) is not null group by 1, 2 order by a.source, week"""
 
+# `sources` is in name order (the people mart sorts it, on either engine)
 PEOPLE_OVERLAP = """
-    select array_to_string(list_sort(sources), ' + ') as tools, count(*) as n
-    from analytics.people group by all order by n desc, tools"""
+    select array_to_string(sources, ' + ') as tools, count(*) as n
+    from analytics.people group by 1 order by n desc, tools"""
 
 UNLINKED = """
     select source,
            count(*) filter (where person_id is null) as without_person,
            count(*) filter (where event_id is null) as without_event,
            count(*) as rsvps
-    from analytics.attendances group by all order by source"""
+    from analytics.attendances group by 1 order by source"""
 
 
-def _connect(warehouse: Path) -> tuple[duckdb.DuckDBPyConnection | None, str]:
-    """The warehouse read-only; the marts snapshot when a sync holds the warehouse's lock."""
-    note = f"no warehouse at {warehouse} yet"
-    for path in (warehouse, snapshot_path(warehouse)):
-        if path.exists():
-            try:
-                return duckdb.connect(str(path), read_only=True), "" if path == warehouse else f"read from {path}"
-            except duckdb.Error as busy:
-                note = f"{path} could not be opened ({str(busy).splitlines()[0]})"
-    return None, note
+def _connect(warehouse: Path) -> tuple[Reader | None, str]:
+    """The warehouse read-only; the published marts when a sync holds the DuckDB file."""
+    try:
+        return connect_warehouse(warehouse), ""
+    except WarehouseMissing as missing:
+        return None, str(missing)
+    except WarehouseError as busy:
+        note = f"{warehouse} could not be opened ({busy})"
+    try:
+        marts = connect_marts(warehouse)
+    except WarehouseError:
+        return None, note
+    return marts, f"read from {marts.where}"
 
 
-def _has_marts(con: duckdb.DuckDBPyConnection) -> bool:
-    [(count,)] = con.execute("select count(*) from information_schema.tables where table_schema = 'analytics' "
-                             "and table_name in ('attendances', 'events', 'people')").fetchall()
-    return count == 3
+def _has_marts(con: Reader) -> bool:
+    return con.value("select count(*) from information_schema.tables where table_schema = 'analytics' "
+                     "and table_name in ('attendances', 'events', 'people')") == 3
 
 
-def _series(con: duckdb.DuckDBPyConnection, sql: str) -> list[Series]:
+def _series(con: Reader, sql: str) -> list[Series]:
     """Weekly counts per source; weeks without any are zeros, so lines do not bridge gaps."""
     by_source: dict[str, dict[dt.date, int]] = {}
-    for source, week, count in con.execute(sql).fetchall():
+    for source, week, count in con.rows(sql):
         by_source.setdefault(source, {})[week] = count
     weeks = sorted({week for counts in by_source.values() for week in counts})
     if not weeks:
@@ -236,17 +238,18 @@ def build(warehouse: Path, now: float | None = None, status: WarehouseStatus | N
     if con is not None:
         with con:
             if _has_marts(con):
-                marts = [(name, con.execute(f"select count(*) from analytics.{identifier(name)}").fetchone()[0])
-                         for (name,) in con.execute("select table_name from information_schema.tables "
-                                                    "where table_schema = 'analytics' order by 1").fetchall()]
+                marts = [(name, con.value(f"select count(*) from analytics.{identifier(name)}"))
+                         for (name,) in con.rows("select table_name from information_schema.tables "
+                                                 "where table_schema = 'analytics' order by 1")]
                 rsvps, attended = _series(con, RSVPS_BY_WEEK), _series(con, ATTENDED_BY_WEEK)
-                overlap = top_bars([(tools or "(none)", n) for tools, n in con.execute(PEOPLE_OVERLAP).fetchall()])
-                unlinked = con.execute(UNLINKED).fetchall()
+                overlap = top_bars([(tools or "(none)", n) for tools, n in con.rows(PEOPLE_OVERLAP)])
+                unlinked = con.rows(UNLINKED)
             else:
                 note = note or "the marts are not built yet (run `make transform`)"
 
     e = html.escape
-    sections = [f"<h1>Warehouse run report</h1><p class=muted>{e(str(warehouse))} — generated {when(now)}"
+    where = status.location or str(warehouse)
+    sections = [f"<h1>Warehouse run report</h1><p class=muted>{e(where)} — generated {when(now)}"
                 + (f" — {e(note)}" if note else "") + (f" — {e(status.note)}" if status.note else "") + "</p>"]
     alert = status.alerting
     sections.append(f"<p>Overall: {_state('failing') if alert else _state('ok')}"

@@ -24,7 +24,8 @@ from pipelines.rejected import RecordChecks, retry_pending
 from pipelines.sources import BULK, SOURCES, UNFINISHED, source_factory
 from pipelines.sources.http import time_budget
 from pipelines.warehouse import (SnapshotNotPublished, dbt_profile_environment, discard_unfinished_creation, dlt_destination,
-                                 make_private, pipelines_dir, publish_snapshot, raw_tables, warehouse_path)
+                                 make_private, pipelines_dir, prepare_build, publish_snapshot, raw_tables,
+                                 warehouse_label, warehouse_path)
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # tables smaller than this may halve in a day (a nightly export of a handful of rows): not guarded
@@ -242,7 +243,7 @@ def sync(names: list[str] | None = None, warehouse: Path | None = None, progress
         output.current().warn(f"{warehouse}: removed the unfinished file a sync killed while creating it left")
     results = []
     for name in names or list(SOURCES):
-        echo(f"{name}: syncing into {warehouse}")
+        echo(f"{name}: syncing into {warehouse_label(warehouse)}")
         started = runlog.now()
         result = sync_source(name, warehouse, progress, refresh)
         record_run(warehouse, runlog.RunRecord(
@@ -291,7 +292,8 @@ def dbt(*args: str, warehouse: Path | None = None, check: bool = True) -> subpro
 
 
 def transform(warehouse: Path | None = None) -> int:
-    """dbt build; only when every model and test passed is the marts snapshot republished.
+    """dbt build; only when every model and test passed are the marts published (`publish_snapshot`:
+    the snapshot file on DuckDB, the schema swap on Postgres).
 
     Refused (nothing built, the published marts kept) when a raw table lost a large share of its
     rows since the last build without a completed full refresh of its source: see `row_drops`.
@@ -307,6 +309,7 @@ def transform(warehouse: Path | None = None) -> int:
         output.current().error(f"transform: {message}")
         record_run(warehouse, runlog.RunRecord("transform", "failed", started, runlog.now(), message, counts, drops))
         return 1
+    prepare_build(warehouse)
     # unit tests check the SQL against fixed rows, not the data: `make test` runs them, a sync need not
     code = dbt("build", "--exclude-resource-type", "unit_test", warehouse=warehouse, check=False).returncode
     rejected = dbt_failures()

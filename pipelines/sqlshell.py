@@ -1,4 +1,7 @@
-"""`make sql`: a small SQL shell on the marts snapshot, read-only, needing nothing but Python.
+"""`make sql`: a small SQL shell on the marts, read-only, needing nothing but Python.
+
+On DuckDB it opens the marts snapshot file read-only; on Postgres (`WAREHOUSE_ENGINE=postgres`) it
+opens a read-only session (`default_transaction_read_only`) on the warehouse's database.
 
 The `duckdb` wheel has no CLI, and the newest `duckdb-cli` on PyPI (1.5.6) refuses DuckDB 2.0's
 files ("database file with version number 69 … can only read versions between 64 and 68"), so
@@ -14,21 +17,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import decimal
 import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from pipelines.output import unreadable
-from pipelines.warehouse import bi_database
+from pipelines.sql import literal
+from pipelines.warehouse import DuckDBReader, Reader, WarehouseError, WarehouseMissing, connect_marts
 
 HELP = """.tables             list schemas and tables
 .schema TABLE       columns of a table (e.g. .schema analytics.people)
 .mode box|csv       results as boxes (default) or CSV with a header line
 .quit               leave (or Ctrl-D)
 Statements end with ';' and may span lines. The database is opened read-only."""
+
+# a terminal's screenful of rows, when the engine has no renderer of its own
+SCREEN_ROWS = 40
 
 HISTORY = Path.home() / ".organizing_warehouse_sql_history"
 MODES = ("box", "csv")
@@ -44,17 +50,55 @@ class Display:
     full: bool = False  # every row and column (piped output); otherwise a terminal screenful
 
 
-def show(relation: duckdb.DuckDBPyRelation, display: Display) -> None:
+def show(con: Reader, sql: str, display: Display) -> None:
+    """Runs `sql` and prints its result: DuckDB's own boxes on DuckDB, boxes drawn here otherwise; or CSV."""
+    if isinstance(con, DuckDBReader) and display.mode == "box":
+        relation = con.relation(sql)
+        if relation is not None and display.full:
+            relation.show(max_rows=UNLIMITED, max_width=UNLIMITED, max_col_width=UNLIMITED)
+        elif relation is not None:
+            relation.show()
+        return
+    columns, rows = con.query(sql)
+    if not columns:
+        return
     if display.mode == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(relation.columns)
-        writer.writerows(relation.fetchall())
+        writer.writerow(columns)
+        writer.writerows(rows)
         print(buffer.getvalue(), end="")
-    elif display.full:
-        relation.show(max_rows=UNLIMITED, max_width=UNLIMITED, max_col_width=UNLIMITED)
     else:
-        relation.show()
+        print(boxes(columns, rows if display.full else rows[:SCREEN_ROWS]))
+        if not display.full and len(rows) > SCREEN_ROWS:
+            print(f"{len(rows):,} rows ({SCREEN_ROWS} shown)")
+
+
+def boxes(columns: list[str], rows: list[tuple]) -> str:
+    """A result as a table drawn in box characters, numbers aligned right (as DuckDB draws them)."""
+    cells = [["NULL" if value is None else str(value) for value in row] for row in rows]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
+    numeric = [bool(rows) and all(isinstance(row[i], (int, float, decimal.Decimal)) or row[i] is None for row in rows)
+               for i in range(len(columns))]
+
+    def line(left: str, middle: str, right: str) -> str:
+        return left + middle.join("─" * (width + 2) for width in widths) + right
+
+    def cells_line(values: list[str], align: list[bool]) -> str:
+        return "│" + "│".join(f" {value.rjust(w) if right else value.ljust(w)} "
+                              for value, w, right in zip(values, widths, align)) + "│"
+
+    body = [cells_line(row, numeric) for row in cells]
+    return "\n".join([line("┌", "┬", "┐"), cells_line(list(columns), [False] * len(columns)), line("├", "┼", "┤"),
+                      *body, line("└", "┴", "┘")])
+
+
+def schema_sql(name: str) -> str:
+    """The columns of `schema.table` (or of `table` in any schema), on either engine."""
+    schema, _, table = name.rpartition(".")
+    where = f"table_name = {literal(table)}" + (f" and table_schema = {literal(schema)}" if schema else "")
+    return ("select table_schema || '.' || table_name as table, column_name, data_type, is_nullable "
+            f"from information_schema.columns where {where} order by table_schema, ordinal_position")
 
 
 def dot_command(text: str, display: Display) -> tuple[str, str | None]:
@@ -68,9 +112,10 @@ def dot_command(text: str, display: Display) -> tuple[str, str | None]:
         return OK, None
     if name == ".tables":
         return OK, ("select table_schema as schema, string_agg(table_name, ', ' order by table_name) as tables "
-                    "from information_schema.tables group by 1 order by 1")
+                    "from information_schema.tables where table_schema not in ('information_schema', 'pg_catalog') "
+                    "group by 1 order by 1")
     if name == ".schema" and argument:
-        return OK, f"describe {argument}"
+        return OK, schema_sql(argument)
     if name == ".mode" and argument in MODES:
         display.mode = argument
         return OK, None
@@ -79,7 +124,7 @@ def dot_command(text: str, display: Display) -> tuple[str, str | None]:
     return ERROR, None
 
 
-def run(con: duckdb.DuckDBPyConnection, text: str, display: Display | None = None) -> str:
+def run(con: Reader, text: str, display: Display | None = None) -> str:
     """Runs one statement or dot-command and prints its result: OK, ERROR or QUIT."""
     display = display or Display()
     text = text.strip().rstrip(";").strip()
@@ -93,12 +138,10 @@ def run(con: duckdb.DuckDBPyConnection, text: str, display: Display | None = Non
             return outcome
         text = sql
     try:
-        relation = con.sql(text)
-    except duckdb.Error as error:
+        show(con, text, display)
+    except WarehouseError as error:
         print(f"Error: {error}")
         return ERROR
-    if relation is not None:
-        show(relation, display)
     return OK
 
 
@@ -126,7 +169,7 @@ def read_line(prompt: str) -> str:
         return input(prompt)
 
 
-def interactive(con: duckdb.DuckDBPyConnection, database: Path, display: Display | None = None) -> None:
+def interactive(con: Reader, display: Display | None = None) -> None:
     display = display or Display()
     try:
         import readline
@@ -136,7 +179,7 @@ def interactive(con: duckdb.DuckDBPyConnection, database: Path, display: Display
             readline.read_history_file(HISTORY)
     except (ImportError, OSError):
         readline = None  # type: ignore[assignment]
-    print(f"Connected read-only to {database}. .help for help, .tables to look around, .quit to leave.")
+    print(f"Connected read-only to {con.where}. .help for help, .tables to look around, .quit to leave.")
     buffer: list[str] = []
     try:
         while True:
@@ -165,20 +208,28 @@ def interactive(con: duckdb.DuckDBPyConnection, database: Path, display: Display
                 pass
 
 
-def main(args: argparse.Namespace) -> int:
-    database = args.database or bi_database()
+def open_database(database: Path | None) -> Reader:
+    """`--database FILE` (any DuckDB file), else the marts."""
+    if database is None:
+        return connect_marts()
     if not database.exists():
-        print(f"no database at {database}: run `make demo` or `make sync` first", file=sys.stderr)
-        return 1
+        raise WarehouseMissing(f"no database at {database}")
+    return DuckDBReader(database)
+
+
+def main(args: argparse.Namespace) -> int:
     try:
-        con = duckdb.connect(str(database), read_only=True)
-    except duckdb.Error as error:
-        print(unreadable("sql", database, error), file=sys.stderr)
+        con = open_database(args.database)
+    except WarehouseMissing as missing:
+        print(f"{missing}: run `make demo` or `make sync` first", file=sys.stderr)
+        return 1
+    except WarehouseError as error:
+        print(unreadable("sql", args.database or "the marts", error), file=sys.stderr)
         return 1
     display = Display(mode="csv" if args.csv else "box", full=not sys.stdout.isatty())
     with con:
         if not args.sql and sys.stdin.isatty():
-            interactive(con, database, display)
+            interactive(con, display)
             return 0
         script = args.sql if args.sql else sys.stdin.read()
         outcomes = []

@@ -24,7 +24,7 @@ from pipelines.dlt_state import incremental_cursors
 from pipelines.rejected import set_aside_dir, set_aside_packages
 from pipelines.runner import is_configured, pipeline_name
 from pipelines.sources import SOURCES
-from pipelines.warehouse import pipelines_dir, raw_tables
+from pipelines.warehouse import pipelines_dir, raw_tables, warehouse_label
 
 # states that make `status` exit non-zero, so cron can alert
 ALERTING = ("stale", "failing", "warning")
@@ -55,6 +55,7 @@ class WarehouseStatus:
     transform_at: float | None = None
     transform_error: str = ""
     note: str = ""  # e.g. the warehouse was busy
+    location: str = ""  # where its tables are: the DuckDB file, or the Postgres database
 
     @property
     def alerting(self) -> list[str]:
@@ -122,7 +123,7 @@ def collect(warehouse: Path, now: float | None = None, records: list[runlog.RunR
         elif last is not None and last.warnings:
             status.state, status.warnings = "warning", last.warnings
         statuses.append(status)
-    result = WarehouseStatus(str(warehouse), statuses, note=note)
+    result = WarehouseStatus(str(warehouse), statuses, note=note, location=warehouse_label(warehouse))
     transform = runlog.latest(records, "transform")
     if transform:
         result.transform_state, result.transform_at = transform.status, transform.finished_at
@@ -152,7 +153,7 @@ STATE_STYLE = {"ok": "green", "warning": "yellow", "stale": "yellow", "failing":
 def render(status: WarehouseStatus, console, verbose: bool = False) -> None:  # noqa: ANN001 - a rich Console
     from rich.table import Table
 
-    table = Table(title=f"Sources in {status.warehouse}", title_justify="left")
+    table = Table(title=f"Sources in {status.location or status.warehouse}", title_justify="left")
     for column in ("source", "state", "last success", "age", "rows now", "last error"):
         table.add_column(column, overflow="fold")
     for s in status.sources:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
 from pipelines import output, report, runlog, status
 from pipelines.report import report_path
 from pipelines.runner import SyncResult
 from pipelines.sources import SOURCES
 from pipelines.sql import identifier
-from pipelines.warehouse import MARTS_SCHEMA, snapshot_path
+from pipelines.warehouse import MARTS_SCHEMA, Reader, connect_warehouse, marts_location, placeholders
 
 # failures whose advice depends only on their kind
 ADVICE_BY_KIND = {
@@ -120,37 +118,33 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                                      help="per source: last success, rows, cursors, freshness, last error")
 
 
-def _counts(warehouse: Path) -> tuple[dict[str, int], dict[str, int]]:
+def _counts(con: Reader) -> tuple[dict[str, int], dict[str, int]]:
     """Rows per mart, and raw rows per source (summed over its tables)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (select unnest(?)) and table_name not like '\\_%' escape '\\' "
-            "and table_type = 'BASE TABLE' order by 1, 2",
-            [[*SOURCES, MARTS_SCHEMA]],
-        ).fetchall()
-        marts: dict[str, int] = {}
-        raw: dict[str, int] = {}
-        for schema, table in tables:
-            [(count,)] = con.execute(f"select count(*) from {identifier(schema)}.{identifier(table)}").fetchall()
-            if schema == MARTS_SCHEMA:
-                marts[table] = count
-            else:
-                raw[schema] = raw.get(schema, 0) + count
+    schemas = [*SOURCES, MARTS_SCHEMA]
+    tables = con.rows(
+        f"select table_schema, table_name from information_schema.tables where table_schema in ({placeholders(schemas)}) "
+        "and table_name not like '\\_%' escape '\\' and table_type = 'BASE TABLE' order by 1, 2", schemas)
+    marts: dict[str, int] = {}
+    raw: dict[str, int] = {}
+    for schema, table in tables:
+        count = con.value(f"select count(*) from {identifier(schema)}.{identifier(table)}")
+        if schema == MARTS_SCHEMA:
+            marts[table] = count
+        else:
+            raw[schema] = raw.get(schema, 0) + count
     return marts, raw
 
 
-def _actions_by_type(warehouse: Path) -> list[tuple[str, int]]:
+def _actions_by_type(con: Reader) -> list[tuple[str, int]]:
     """(action type, rows) of the actions mart, most first."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(
-            f"select action_type, count(*) from {identifier(MARTS_SCHEMA)}.actions group by 1 order by 2 desc, 1"
-        ).fetchall()
+    return con.rows(f"select action_type, count(*) from {identifier(MARTS_SCHEMA)}.actions group by 1 order by 2 desc, 1")
 
 
 def demo_summary(warehouse: Path) -> str:
     """The demo's last screen: what was built, and the next three things to try."""
-    marts, raw = _counts(warehouse)
+    with connect_warehouse(warehouse) as con:
+        marts, raw = _counts(con)
+        by_type = _actions_by_type(con) if "actions" in marts else []
     lines = ["", "Demo result", "-----------"]
     lines += [f"  {'raw rows from ' + source:<32} {count:>10,}" for source, count in raw.items()]
     lines += [f"  {'analytics.' + mart:<32} {count:>10,}" for mart, count in marts.items()]
@@ -159,10 +153,10 @@ def demo_summary(warehouse: Path) -> str:
                      f"{marts['people']:,} people")
     if "actions" in marts:
         lines.append("  actions by type:")
-        lines += [f"    {action_type:<30} {count:>10,}" for action_type, count in _actions_by_type(warehouse)]
+        lines += [f"    {action_type:<30} {count:>10,}" for action_type, count in by_type]
     lines += [
         "",
-        f"The marts are in {snapshot_path(warehouse)} (read-only; point BI tools here).",
+        f"The marts are in {marts_location(warehouse)} (read-only; point BI tools here).",
         "Next, try:",
         "  make sql       a SQL shell on the marts: .tables to look around, .help for more",
         "  make -s sql < docs/queries/repeat_volunteers.sql",

@@ -372,6 +372,9 @@ def test_a_full_disk_fails_publishing_and_run_logging_with_one_line_each(configu
         def __exit__(self, *exc):  # noqa: ANN001, ANN204
             self.con.close()
 
+        def close(self):  # noqa: ANN202
+            self.con.close()
+
     monkeypatch.setattr(duckdb, "connect", lambda *args, **kwargs: FullDisk(connect(*args, **kwargs)))
     capsys.readouterr()
     assert main(["transform"]) == 1

@@ -16,7 +16,7 @@ PACKAGE = REPO_ROOT / "pipelines"
 # lowest first; a module may import its own layer and those before it. A subpackage's name stands
 # for everything under it (`pipelines.sources` is every source and its helpers).
 LAYERS: list[tuple[str, ...]] = [
-    ("pipelines", "pipelines.sql", "pipelines.redact"),
+    ("pipelines", "pipelines.sql", "pipelines.redact", "pipelines.postgres"),
     ("pipelines.warehouse", "pipelines.output", "pipelines.runlog", "pipelines.rejected", "pipelines.evaluation",
      "pipelines.dlt_state"),
     ("pipelines.sources",),

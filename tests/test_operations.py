@@ -19,7 +19,7 @@ from pipelines import REPO_ROOT, runlog, schedule, sqlshell, status
 from pipelines.cli import main, parser
 from pipelines.runner import DBT_PROJECT_DIR, dbt_target_dir
 from pipelines.sources import SOURCES
-from pipelines.warehouse import publish_snapshot, writer_lock
+from pipelines.warehouse import DuckDBReader, publish_snapshot, writer_lock
 from tests.conftest import query
 
 QUERIES = sorted((Path(__file__).resolve().parent.parent / "docs" / "queries").glob("*.sql"))
@@ -241,8 +241,8 @@ def test_sql_shell_interactive_statements_span_lines(on_demo, monkeypatch, capsy
     lines = iter(["select 41", "  + 1 as answer;", ".schema analytics.people", "select nope;", ".quit"])
     monkeypatch.setattr("builtins.input", lambda prompt: next(lines))
     monkeypatch.setattr(sqlshell, "HISTORY", tmp_path / "history")
-    with duckdb.connect(str(on_demo), read_only=True) as con:
-        sqlshell.interactive(con, on_demo)
+    with DuckDBReader(on_demo) as con:
+        sqlshell.interactive(con)
     out = capsys.readouterr().out
     assert "42" in out and "person_id" in out and "Error: " in out
 

@@ -7,5 +7,5 @@ select
     count(distinct person_id) as people
 from analytics.actions
 where occurred_at is not null
-group by all
+group by 1, 2, 3
 order by week, source, action_type;

@@ -6,5 +6,5 @@ select
     count(*) as new_people
 from analytics.people as p, unnest(p.sources) as s(source)
 where p.first_seen_at is not null
-group by all
+group by 1, 2
 order by week, source;

@@ -4,7 +4,7 @@ with signatures as (
     select person_id, source, target_id, target_title, min(occurred_at) as signed_at
     from analytics.actions
     where action_type = 'petition_signature'
-    group by all
+    group by 1, 2, 3, 4
 ),
 
 first_rsvp_after as (
@@ -20,7 +20,7 @@ first_rsvp_after as (
         on r.person_id = s.person_id
         and r.action_type = 'rsvp'
         and r.occurred_at > s.signed_at
-    group by all
+    group by 1, 2, 3, 4, 5
 )
 
 select
@@ -29,7 +29,8 @@ select
     count(*) as signers,
     count(rsvp_at) as later_rsvpd,
     round(100.0 * count(rsvp_at) / count(*), 1) as percent_later_rsvpd,
-    median(date_diff('day', signed_at, rsvp_at)) as median_days_to_rsvp
+    percentile_cont(0.5) within group (order by cast(rsvp_at as date) - cast(signed_at as date))
+        as median_days_to_rsvp
 from first_rsvp_after
-group by all
+group by 1, 2
 order by later_rsvpd desc, signers desc, petition;

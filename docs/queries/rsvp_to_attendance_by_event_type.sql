@@ -13,12 +13,12 @@ select
     count(*) as rsvps,
     count(*) filter (where a.attended) as attended,
     count(*) filter (where a.attended is not null) as with_outcome,
-    round(count(*) filter (where a.attended) / count(*), 3) as attendance_rate,
-    round(count(*) filter (where a.attended)
+    round(1.0 * count(*) filter (where a.attended) / count(*), 3) as attendance_rate,
+    round(1.0 * count(*) filter (where a.attended)
           / nullif(count(*) filter (where a.attended is not null), 0), 3) as attendance_rate_recorded
 from analytics.attendances as a
 join analytics.events as e on e.event_id = a.event_id
 where e.start_at < (select data_as_of from as_of)
   and a.status is distinct from 'cancelled'
-group by all
+group by 1
 order by rsvps desc;

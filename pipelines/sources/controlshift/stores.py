@@ -28,7 +28,7 @@ from typing import Any, Iterator, Optional, Protocol, Sequence
 import duckdb
 
 from pipelines.sources.controlshift.exports import SCHEMA
-from pipelines.sql import identifier, literal
+from pipelines.sql import identifier, literal, psycopg2_query  # noqa: F401 - psycopg2_query: tests import it here
 
 # what Postgres holds a parsed DuckDB column as; anything else travels as text
 POSTGRES_TYPES = {
@@ -242,17 +242,6 @@ def _as_postgres_text(name: str, duckdb_type: str) -> str:
     if postgres_type(duckdb_type) == "text":
         return f"replace(cast({column} as varchar), chr(0), '') as {column}"
     return column
-
-
-def psycopg2_query(sql: str, params: Sequence[Any]) -> tuple[str, Optional[tuple]]:
-    """Portable SQL (`?` placeholders) as psycopg2 wants it: `%s`, and every other `%` doubled, but
-    only with parameters (without, psycopg2 reads the text as it is). Quoted names and strings are
-    left alone: a column named `a?b` is not a placeholder."""
-    if not params:
-        return sql, None
-    parts = re.split(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*')", sql)
-    return "".join(part.replace("%", "%%") if index % 2 else part.replace("%", "%%").replace("?", "%s")
-                   for index, part in enumerate(parts)), tuple(params)
 
 
 @contextmanager
