@@ -1,8 +1,9 @@
 """The marts on Postgres are the marts on DuckDB (issue 21): same world, same rows, same person_ids.
 
 The normalizers identity resolution matches on are run on both engines over hostile text; then
-one sandbox world is synced into a DuckDB file and into a throwaway Postgres server, both built
-with `dbt build`, and every mart compared row for row (tests/engine_parity.py). ControlShift is
+one sandbox world is synced into a DuckDB file and into a throwaway Postgres server (a database
+sorting text by language, in a far time zone), both built with `dbt build`, and every mart
+compared row for row (tests/engine_parity.py). ControlShift is
 left out of the world comparison until its bulk loader writes to Postgres.
 """
 
@@ -149,6 +150,25 @@ def test_a_long_chain_resolves_to_one_person_on_postgres(components_on):
     assert set(labels.values()) == {"k000000"} and len(labels) == len(chain)
 
 
+def unfriendly_database(server) -> str:
+    """A database that sorts text by language (ICU en-US, where "Z" > "a") in a session time zone
+    far from UTC (Chatham, +12:45/+13:45): the marts must not notice either. Its URL."""
+    import psycopg2  # noqa: PLC0415
+
+    con = psycopg2.connect(server.database_url("postgres"))
+    con.autocommit = True
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select count(*) from pg_collation where collprovider = 'i'")
+            icu = cursor.fetchone()[0] > 0
+            cursor.execute("create database parity template template0"
+                           + (" locale_provider icu icu_locale 'en-US' locale 'C.utf8'" if icu else ""))
+            cursor.execute("alter database parity set timezone = 'Pacific/Chatham'")
+    finally:
+        con.close()
+    return server.database_url("parity")
+
+
 @pytest.fixture(scope="module")
 def built_on_both(server, tmp_path_factory):
     duck_warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
@@ -161,10 +181,11 @@ def built_on_both(server, tmp_path_factory):
         assert all(r.status == "loaded" for r in sync(API_SOURCES, duck_warehouse, echo=lambda _: None))
         assert dbt("build", warehouse=duck_warehouse, check=False).returncode == 0
         patch.setenv("WAREHOUSE_ENGINE", "postgres")
-        patch.setenv("DESTINATION__POSTGRES__CREDENTIALS", server.url)
+        url = unfriendly_database(server)
+        patch.setenv("DESTINATION__POSTGRES__CREDENTIALS", url)
         assert all(r.status == "loaded" for r in sync(API_SOURCES, pg_warehouse, echo=lambda _: None))
         assert dbt("build", warehouse=pg_warehouse, check=False).returncode == 0
-    return duck_warehouse, server.url
+    return duck_warehouse, url
 
 
 def test_marts_are_identical_on_both_engines(built_on_both):
