@@ -121,3 +121,22 @@ def table_rows(warehouse: Path, table: str, exclude_prefix: str = "_dlt") -> set
                                               "order by ordinal_position") if not c.startswith(exclude_prefix)]
     return set(query(warehouse, f"select {', '.join(f'cast({identifier(c)} as text)' for c in columns)} from {table}"))
 
+
+def create_unfriendly_database(server: postgres.LocalPostgres, name: str) -> str:
+    """A new database that sorts text by language (ICU en-US, where "Z" > "a"; when the server has
+    ICU) in a session time zone far from UTC (Chatham, +12:45/+13:45): what the marts must not
+    notice. Its URL."""
+    import psycopg2  # noqa: PLC0415
+
+    con = psycopg2.connect(server.database_url("postgres"))
+    con.autocommit = True
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select count(*) from pg_collation where collprovider = 'i'")
+            icu = cursor.fetchone()[0] > 0
+            cursor.execute(f"create database {identifier(name)} template template0"
+                           + (" locale_provider icu icu_locale 'en-US' locale 'C.utf8'" if icu else ""))
+            cursor.execute(f"alter database {identifier(name)} set timezone = 'Pacific/Chatham'")
+    finally:
+        con.close()
+    return server.database_url(name)
