@@ -2,7 +2,7 @@
 
 - `postgres_server` (session): the run's throwaway server (`sandbox/postgres.py`), one for the whole
   run: the controlling process starts it before the pytest-xdist workers start, hands them its
-  address through the environment (`SHARED_SERVER`) and discards it at the end (a start costs about
+  address in the environment (`WAREHOUSE_TESTS_POSTGRES`) and discards it at the end (a start costs about
   a second, a server per worker would cost as many). A machine that cannot run one skips the tests
   that need it, saying why;
 - `postgres_warehouse`: a fresh database on it for one test, with `WAREHOUSE_ENGINE=postgres` and
@@ -19,6 +19,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+
 import duckdb
 import pytest
 
