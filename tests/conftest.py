@@ -8,17 +8,22 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import pytest
 from hypothesis import settings
 
 from pipelines import REPO_ROOT
+from pipelines.warehouse import POSTGRES_CREDENTIALS
 from sandbox import Sandbox
 from sandbox.world import World, build_world
+
+pytest.register_assert_rewrite("tests.postgres_fixtures")  # imported here before pytest loads it as a plugin
+from tests.postgres_fixtures import ENGINES, create_unfriendly_database  # noqa: E402
 
 pytest_plugins = ["tests.postgres_fixtures"]
 
@@ -38,8 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # a test on these runs real syncs (the demo warehouse: syncs and a dbt build), so it is an integration
 # test wherever it lives; `make test-fast` leaves integration tests out
-PIPELINE_FIXTURES = {"demo_warehouse", "sandbox"}
-LONGEST_FIRST = ("test_marts.py", "test_crash_resume.py", "test_faults.py", "test_actions_mart.py",
+PIPELINE_FIXTURES = {"demo_warehouse", "postgres_demo", "engine_demo", "sandbox"}
+LONGEST_FIRST = ("test_marts.py", "test_crash_resume.py", "test_faults.py", "test_actions_mart.py", "test_engines.py",
                  "test_dbt_project.py", "test_identity_hubs.py", "test_action_network_source.py")
 
 
@@ -49,8 +54,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
     # `make test` hands out whole files in this order: the longest first (as measured), then the other
     # files with integration tests, then the short ones to fill in at the end; each file's tests keep
-    # their own order. The demo's first user is among the first, so the shared demo is built while
-    # the other long files run, not while its other users wait for it.
+    # their own order. The demos' first users are among the first (the DuckDB demo's, then the Postgres
+    # demo's: test_engines asks for it first), so the shared demos are built side by side while the
+    # other long files run, not while their other users wait for them.
     slow_files = {item.path for item in items if item.get_closest_marker("integration")}
 
     def rank(item: pytest.Item) -> tuple[int, int]:
@@ -186,41 +192,110 @@ def _plant_earlier_demo(warehouse: Path) -> None:
         f"{source}.people": EARLIER_DEMO_ROWS for source in ("mobilize", "action_network", "nationbuilder")}))
 
 
-def _build_demo(warehouse: Path) -> None:
-    """`python -m pipelines demo`, as a user runs it, over an earlier demo it must replace; its output is kept."""
-    _plant_earlier_demo(warehouse)
+def _run_demo(warehouse: Path, engine_env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m pipelines demo` of the shared world, as a user runs it, on the engine `engine_env`
+    names; what it printed is kept beside the warehouse."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SOURCES__", "STATUS__"))}
+    env.pop("WAREHOUSE_ENGINE", None)
     # NationBuilder's full person resource (all four emails), which its marts tests read
     env["SOURCES__NATIONBUILDER__FETCH_FULL_PERSON"] = "true"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
     finished = subprocess.run(
         [sys.executable, "-m", "pipelines", "demo", "--people", str(DEMO_PEOPLE), "--seed", str(DEMO_SEED)],
-        env={**env, "WAREHOUSE_PATH": str(warehouse)}, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+        env={**env, **engine_env, "WAREHOUSE_PATH": str(warehouse)}, cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=900)
     (warehouse.parent / DEMO_OUTPUT).write_text(finished.stdout)
+    return finished
+
+
+def _build_demo(warehouse: Path) -> None:
+    """The DuckDB demo, over an earlier demo it must replace."""
+    _plant_earlier_demo(warehouse)
+    finished = _run_demo(warehouse, {})
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+
+
+def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `build(folder)` fills, built once per run: under pytest-xdist the first worker to ask
+    builds it in the run's shared temporary folder while the others wait on a lock."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    run_folder = tmp_path_factory.getbasetemp().parent  # one per run, shared by its workers
+    built = run_folder / name
+    with open(run_folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (run_folder / f"{name}.built").exists():
+            shutil.rmtree(built, ignore_errors=True)  # what a worker whose build failed left
+            build(built)
+            (run_folder / f"{name}.built").touch()
+    return built
 
 
 @pytest.fixture(scope="session")
 def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small demo warehouse (sandbox -> sync -> marts -> run report), shared read-only by tests.
 
-    A demo is a full sync and a dbt build: under pytest-xdist the first worker to ask builds it in
-    the run's shared temporary folder while the others wait on a lock, and each worker gets a copy
-    of the folder (its own files, so one worker's dbt or exports never meet another's).
+    A demo is a full sync and a dbt build, built once per run (`_built_once`); each worker gets a
+    copy of its folder (its own files, so one worker's dbt or exports never meet another's).
     """
-    folder = tmp_path_factory.mktemp("demo")
+    built = _built_once(tmp_path_factory, "demo", lambda folder: _build_demo(folder / "warehouse.duckdb"))
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        _build_demo(folder / "warehouse.duckdb")
-        return folder / "warehouse.duckdb"
-    run_folder = tmp_path_factory.getbasetemp().parent  # one per run, shared by its workers
-    built = run_folder / "demo"
-    with open(run_folder / "demo.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (run_folder / "demo.built").exists():
-            shutil.rmtree(built, ignore_errors=True)  # what a worker whose build failed left
-            _build_demo(built / "warehouse.duckdb")
-            (run_folder / "demo.built").touch()
+        return built / "warehouse.duckdb"
+    folder = tmp_path_factory.mktemp("demo")
     shutil.copytree(built, folder, dirs_exist_ok=True)
     return folder / "warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class PostgresDemo:
+    """The shared world's demo on Postgres: its database, its local folder (run log, dlt's state, its
+    printed output), and how `python -m pipelines demo` exited."""
+
+    url: str
+    warehouse: Path
+    returncode: int
+    stderr: str  # its end
+
+    @property
+    def output(self) -> str:
+        return (self.warehouse.parent / DEMO_OUTPUT).read_text()
+
+
+POSTGRES_DEMO_DATABASE = "demo"
+
+
+@pytest.fixture(scope="session")
+def postgres_demo(postgres_server, tmp_path_factory: pytest.TempPathFactory) -> PostgresDemo:  # noqa: ANN001
+    """`demo_warehouse`'s world demoed on the run's Postgres server, once per run and shared by every
+    worker (the marts are only read), in a database that sorts by language in a far time zone
+    (`create_unfriendly_database`). A failed demo is not retried: `tests/test_engines.py` says why."""
+    url = postgres_server.database_url(POSTGRES_DEMO_DATABASE)
+
+    def build(folder: Path) -> None:
+        create_unfriendly_database(postgres_server, POSTGRES_DEMO_DATABASE)
+        finished = _run_demo(folder / "warehouse.duckdb", {"WAREHOUSE_ENGINE": "postgres", POSTGRES_CREDENTIALS: url})
+        (folder / "demo_exit_code").write_text(f"{finished.returncode}\n{finished.stderr[-3000:]}")
+
+    folder = _built_once(tmp_path_factory, "postgres_demo", build)
+    code, stderr = (folder / "demo_exit_code").read_text().split("\n", 1)
+    return PostgresDemo(url, folder / "warehouse.duckdb", int(code), stderr)
+
+
+@pytest.fixture(params=ENGINES)
+def engine_demo(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared demo on each engine in turn, DuckDB then Postgres: its warehouse path, with the
+    environment naming its engine (and on Postgres its database), so `tests.postgres_fixtures.query`
+    and the pipeline's readers (`score_identities`) read it."""
+    if request.param == "duckdb":
+        monkeypatch.setenv("WAREHOUSE_ENGINE", "duckdb")
+        return request.getfixturevalue("demo_warehouse")
+    demo: PostgresDemo = request.getfixturevalue("postgres_demo")
+    assert demo.returncode == 0, "the Postgres demo failed: tests/test_engines.py shows its output"
+    monkeypatch.setenv("WAREHOUSE_ENGINE", "postgres")
+    monkeypatch.setenv(POSTGRES_CREDENTIALS, demo.url)
+    return demo.warehouse
 
 
 @pytest.fixture(scope="session")

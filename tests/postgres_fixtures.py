@@ -1,7 +1,10 @@
 """Fixtures for the Postgres engine, and reading the warehouse on either engine.
 
-- `postgres_server` (session): a throwaway server (`sandbox/postgres.py`), one per pytest-xdist
-  worker, discarded at the end; a machine that cannot run one skips the tests that need it, saying why;
+- `postgres_server` (session): the run's throwaway server (`sandbox/postgres.py`), one for the whole
+  run: the controlling process starts it before the pytest-xdist workers start, hands them its
+  address in the environment (`WAREHOUSE_TESTS_POSTGRES`) and discards it at the end (a start costs about
+  a second, a server per worker would cost as many). A machine that cannot run one skips the tests
+  that need it, saying why;
 - `postgres_warehouse`: a fresh database on it for one test, with `WAREHOUSE_ENGINE=postgres` and
   `DESTINATION__POSTGRES__CREDENTIALS` pointing at it; its URL;
 - `engine`: runs a test once per engine, `duckdb` then `postgres` (the Postgres run with
@@ -12,9 +15,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pytest
@@ -24,18 +28,39 @@ from pipelines.warehouse import POSTGRES_CREDENTIALS, postgres_url, warehouse_en
 from sandbox import postgres
 
 ENGINES = ("duckdb", "postgres")
+# the run's server as the workers find it: {"folder", "port", "password"}, or {"unavailable": why}
+SHARED_SERVER = "WAREHOUSE_TESTS_POSTGRES"
+_STARTED = pytest.StashKey[postgres.LocalPostgres]()
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[postgres.LocalPostgres]:
+def pytest_configure(config: pytest.Config) -> None:
+    """The controlling process (not an xdist worker) starts the run's server; workers inherit its address."""
+    if hasattr(config, "workerinput"):
+        return
     try:
         server = postgres.start()
     except postgres.PostgresUnavailable as unavailable:
-        pytest.skip(f"no Postgres server for the postgres engine: {unavailable}")
-    try:
-        yield server
-    finally:
+        os.environ[SHARED_SERVER] = json.dumps({"unavailable": str(unavailable)})
+        return
+    config.stash[_STARTED] = server
+    os.environ[SHARED_SERVER] = json.dumps({"folder": str(server.folder), "port": server.port,
+                                            "password": server.password})
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_STARTED, None)
+    if server is not None:
         postgres.discard(server)
+        os.environ.pop(SHARED_SERVER, None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> postgres.LocalPostgres:
+    """The run's server, shared by every worker: each test keeps to a database of its own."""
+    shared = json.loads(os.environ.get(SHARED_SERVER) or '{"unavailable": "the run started no server"}')
+    if "unavailable" in shared:
+        pytest.skip(f"no Postgres server for the postgres engine: {shared['unavailable']}")
+    return postgres.LocalPostgres(Path(shared["folder"]), shared["port"], shared["password"])
 
 
 @pytest.fixture
@@ -96,3 +121,23 @@ def table_rows(warehouse: Path, table: str, exclude_prefix: str = "_dlt") -> set
                                               f"table_schema = '{schema}' and table_name = '{name}' "
                                               "order by ordinal_position") if not c.startswith(exclude_prefix)]
     return set(query(warehouse, f"select {', '.join(f'cast({identifier(c)} as text)' for c in columns)} from {table}"))
+
+
+def create_unfriendly_database(server: postgres.LocalPostgres, name: str) -> str:
+    """A new database that sorts text by language (ICU en-US, where "Z" > "a"; when the server has
+    ICU) in a session time zone far from UTC (Chatham, +12:45/+13:45): what the marts must not
+    notice. Its URL."""
+    import psycopg2  # noqa: PLC0415
+
+    con = psycopg2.connect(server.database_url("postgres"))
+    con.autocommit = True
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select count(*) from pg_collation where collprovider = 'i'")
+            icu = cursor.fetchone()[0] > 0
+            cursor.execute(f"create database {identifier(name)} template template0"
+                           + (" locale_provider icu icu_locale 'en-US' locale 'C.utf8'" if icu else ""))
+            cursor.execute(f"alter database {identifier(name)} set timezone = 'Pacific/Chatham'")
+    finally:
+        con.close()
+    return server.database_url(name)

@@ -1,6 +1,10 @@
 """`analytics.actions` against the world the demo was built from: every action once, of the right
-type, linked to the right person; donation totals per person; `people`'s activity columns."""
+type, linked to the right person; donation totals per person; `people`'s activity columns.
 
+Each test runs on the shared demo of each engine (`engine_demo`: DuckDB, then Postgres), its SQL
+written to run on both."""
+
+import os
 from collections import Counter
 from decimal import Decimal
 
@@ -8,9 +12,9 @@ import pytest
 
 from pipelines.evaluation import ACTIONS, score_identities
 from sandbox.mobilize import person_key
-from tests.conftest import query
+from tests.postgres_fixtures import query
 
-# on the shared demo warehouse and its world, synced once: nothing waits for a sweep
+# on the shared demo warehouses and their world, synced once: nothing waits for a sweep
 pytestmark = pytest.mark.integration
 
 
@@ -64,29 +68,29 @@ def _exported_controlshift_signatures(warehouse) -> Counter:
         warehouse, "select id from controlshift.signatures where deleted_at is null"))
 
 
-def test_every_action_of_the_world_appears_once_with_its_type_and_person(demo_warehouse, world, report):
+def test_every_action_of_the_world_appears_once_with_its_type_and_person(engine_demo, world, report):
     truth = {(source, record): key for source, record, key in world.truth}
     loaded = Counter((source, action_type, truth[(source, record)]) for source, action_type, record in query(
-        demo_warehouse, "select source, action_type, source_person_id from analytics.actions"))
+        engine_demo, "select source, action_type, source_person_id from analytics.actions"))
     expected = _world_actions(world) + Counter(
         (source, action_type, truth[(source, record)])
-        for source, action_type, record in _exported_controlshift_signatures(demo_warehouse))
+        for source, action_type, record in _exported_controlshift_signatures(engine_demo))
     assert {key[:2] for key in expected} == {key[:2] for key in loaded}, "every source's every kind of action"
     assert loaded == expected
-    scores = score_identities(demo_warehouse, world.truth, rows=ACTIONS)
-    report("actions: " + scores.line())
+    scores = score_identities(engine_demo, world.truth, rows=ACTIONS)
+    report(f"actions ({os.environ['WAREHOUSE_ENGINE']}): " + scores.line())
     assert scores.records_without_truth == 0 and scores.good_enough, scores.line()
 
 
-def test_donation_totals_per_person_equal_the_worlds(demo_warehouse, world):
+def test_donation_totals_per_person_equal_the_worlds(engine_demo, world):
     truth = {(source, record): key for source, record, key in world.truth}
     donations = world.vendors["action_network"].donations.values()
     expected: Counter = Counter()
     for donation in donations:
         expected[truth[("action_network", donation.person_id)]] += Decimal(donation.amount)
     # each person's total, keyed by the world person behind the records whose donations it adds up
-    totals = query(demo_warehouse, """
-        select p.total_donated, list(distinct a.source_person_id)
+    totals = query(engine_demo, """
+        select p.total_donated, array_agg(distinct a.source_person_id)
         from analytics.people as p
         join analytics.actions as a on a.person_id = p.person_id and a.action_type = 'donation'
         group by p.person_id, p.total_donated""")
@@ -96,13 +100,13 @@ def test_donation_totals_per_person_equal_the_worlds(demo_warehouse, world):
         assert len(keys) == 1, f"one person's donations come from {len(keys)} world people"
         loaded[keys.pop()] = total
     assert loaded == expected
-    [(non_donors,)] = query(demo_warehouse, "select count(*) from analytics.people where donation_count = 0 "
+    [(non_donors,)] = query(engine_demo, "select count(*) from analytics.people where donation_count = 0 "
                                             "and total_donated <> 0")
     assert non_donors == 0
 
 
-def test_people_activity_columns_agree_with_actions(demo_warehouse):
-    mismatches = query(demo_warehouse, """
+def test_people_activity_columns_agree_with_actions(engine_demo):
+    mismatches = query(engine_demo, """
         with per_person as (
             select
                 person_id,
@@ -112,7 +116,7 @@ def test_people_activity_columns_agree_with_actions(demo_warehouse):
                 count(*) filter (where action_type = 'outreach') as outreaches,
                 min(occurred_at) as first_at,
                 max(occurred_at) as last_at,
-                list(distinct source order by source) as tools
+                array_agg(distinct source order by source) as tools
             from analytics.actions
             group by person_id
         )
@@ -125,17 +129,17 @@ def test_people_activity_columns_agree_with_actions(demo_warehouse):
             or p.outreach_count <> coalesce(a.outreaches, 0)
             or p.first_action_at is distinct from a.first_at
             or p.last_action_at is distinct from a.last_at
-            or p.action_sources <> coalesce(a.tools, [])""")
+            or p.action_sources <> coalesce(a.tools, cast(array[] as text[]))""")
     assert mismatches == []
-    [(typed, with_actions)] = query(demo_warehouse, """
+    [(typed, with_actions)] = query(engine_demo, """
         select count(*) filter (where first_action_type is not null and last_action_type is not null),
                count(*) filter (where first_action_at is not null)
         from analytics.people""")
     assert typed == with_actions > 0
 
 
-def test_event_actions_point_at_events_and_attendances_happen_when_the_event_starts(demo_warehouse):
-    [(event_actions, linked, attendance_times)] = query(demo_warehouse, """
+def test_event_actions_point_at_events_and_attendances_happen_when_the_event_starts(engine_demo):
+    [(event_actions, linked, attendance_times)] = query(engine_demo, """
         select
             count(*) filter (where a.target_type = 'event'),
             count(e.event_id),
@@ -143,5 +147,5 @@ def test_event_actions_point_at_events_and_attendances_happen_when_the_event_sta
         from analytics.actions as a
         left join analytics.events as e using (event_id)""")
     assert event_actions == linked > 0
-    [(attendances,)] = query(demo_warehouse, "select count(*) from analytics.actions where action_type = 'attendance'")
+    [(attendances,)] = query(engine_demo, "select count(*) from analytics.actions where action_type = 'attendance'")
     assert attendance_times == attendances

@@ -1,10 +1,8 @@
-"""The marts on Postgres are the marts on DuckDB (issue 21): same world, same rows, same person_ids.
+"""The SQL identity resolution rests on gives the same answers on DuckDB and on Postgres (issue 21).
 
-The normalizers identity resolution matches on are run on both engines over hostile text; then
-one sandbox world is synced into a DuckDB file and into a throwaway Postgres server (a database
-sorting text by language, in a far time zone), both built with `dbt build`, and every mart
-compared row for row (tests/engine_parity.py). ControlShift is
-left out of the world comparison until its bulk loader writes to Postgres.
+The normalizers identity resolution matches on are run on both engines over hostile text, and the
+connected components that give person_ids over generated graphs. That the whole marts are the same
+rows on both engines, person_ids included, is `tests/test_engines.py` (the shared demo of each).
 """
 
 from __future__ import annotations
@@ -14,57 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.runner import dbt, sync
-from sandbox import Sandbox, postgres
 from tests.dbt_macros import macros
-from tests.engine_parity import marts_differences, summary
 
 pytestmark = pytest.mark.integration
 
-API_SOURCES = ["mobilize", "action_network", "nationbuilder"]
 NORMALIZERS = ("trim_whitespace", "normalize_email", "normalize_phone", "normalize_name", "readable_name")
 
 
 @pytest.fixture(scope="module")
-def server():
-    try:
-        running = postgres.start()
-    except postgres.PostgresUnavailable as why:
-        pytest.skip(str(why))
-    yield running
-    postgres.discard(running)
-
-
-def unfriendly_database(server) -> str:
-    """A database that sorts text by language (ICU en-US, where "Z" > "a") in a session time zone
-    far from UTC (Chatham, +12:45/+13:45): the marts must not notice either. Its URL."""
-    import psycopg2  # noqa: PLC0415
-
-    con = psycopg2.connect(server.database_url("postgres"))
-    con.autocommit = True
-    try:
-        with con.cursor() as cursor:
-            cursor.execute("select count(*) from pg_collation where collprovider = 'i'")
-            icu = cursor.fetchone()[0] > 0
-            cursor.execute("create database parity template template0"
-                           + (" locale_provider icu icu_locale 'en-US' locale 'C.utf8'" if icu else ""))
-            cursor.execute("alter database parity set timezone = 'Pacific/Chatham'")
-    finally:
-        con.close()
-    return server.database_url("parity")
-
-
-@pytest.fixture(scope="module")
-def database(server) -> str:
-    return unfriendly_database(server)
-
-
-@pytest.fixture(scope="module")
-def on_both(database):
+def on_both(postgres_server):
     """on_both(macro, values) -> (DuckDB's results, Postgres') for the macro's SQL on each value."""
     import psycopg2  # noqa: PLC0415 - the Postgres driver is only needed with a server
 
-    duck, pg = duckdb.connect(), psycopg2.connect(database)
+    duck, pg = duckdb.connect(), psycopg2.connect(postgres_server.url)
     on_duckdb, on_postgres = macros("duckdb"), macros("postgres")
 
     def apply(macro: str, values: list[str]) -> tuple[list, list]:
@@ -122,11 +82,11 @@ def smallest_key_per_component(keys: list[str], links: list[tuple[str, str]]) ->
 
 
 @pytest.fixture(scope="module")
-def components_on(database):
+def components_on(postgres_server):
     """components_on(engine, keys, links, **macro_args) -> {record_key: component_key} by macros/identity.sql."""
     import psycopg2  # noqa: PLC0415
 
-    duck, pg = duckdb.connect(), psycopg2.connect(database)
+    duck, pg = duckdb.connect(), psycopg2.connect(postgres_server.url)
     with pg.cursor() as cursor:
         cursor.execute("set jit = off")  # as int_person_records__resolved sets it
     graph = ("with records as (select distinct record_key from (select unnest({keys}) as record_key) as listed), "
@@ -172,26 +132,3 @@ def test_a_long_chain_resolves_to_one_person_on_postgres(components_on):
     chain = [f"k{i:06d}" for i in range(20_000)]
     labels = components_on("postgres", chain, list(zip(chain, chain[1:])))
     assert set(labels.values()) == {"k000000"} and len(labels) == len(chain)
-
-
-@pytest.fixture(scope="module")
-def built_on_both(database, tmp_path_factory):
-    duck_warehouse = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
-    # with Postgres the file's folder still holds the run log and dbt's working files
-    pg_warehouse = tmp_path_factory.mktemp("postgres") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as patch, Sandbox(people=150, seed=5, throttled=False) as sandbox:
-        for key, value in sandbox.env().items():
-            patch.setenv(key, value)
-        patch.delenv("WAREHOUSE_ENGINE", raising=False)
-        assert all(r.status == "loaded" for r in sync(API_SOURCES, duck_warehouse, echo=lambda _: None))
-        assert dbt("build", warehouse=duck_warehouse, check=False).returncode == 0
-        patch.setenv("WAREHOUSE_ENGINE", "postgres")
-        patch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database)
-        assert all(r.status == "loaded" for r in sync(API_SOURCES, pg_warehouse, echo=lambda _: None))
-        assert dbt("build", warehouse=pg_warehouse, check=False).returncode == 0
-    return duck_warehouse, database
-
-
-def test_marts_are_identical_on_both_engines(built_on_both):
-    differences = marts_differences(*built_on_both)
-    assert not any(differences.values()), summary(differences)

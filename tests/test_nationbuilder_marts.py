@@ -1,17 +1,20 @@
-"""NationBuilder people in the marts: every record resolved, matched on all of a person's emails."""
+"""NationBuilder people in the marts: every record resolved, matched on all of a person's emails.
+
+Each test runs on the shared demo of each engine (`engine_demo`: DuckDB, then Postgres), its SQL
+written to run on both."""
 
 import pytest
 
 from pipelines.evaluation import score_identities
-from tests.conftest import query
+from tests.postgres_fixtures import query
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def built(demo_warehouse, demo_world):  # noqa: ANN001, ANN201
-    """The shared demo: every source synced once, NationBuilder with its full person resource."""
-    return demo_warehouse, demo_world
+@pytest.fixture
+def built(engine_demo, demo_world):  # noqa: ANN001, ANN201
+    """The shared demo on one engine: every source synced once, NationBuilder with its full person resource."""
+    return engine_demo, demo_world
 
 
 def test_every_nationbuilder_person_has_an_identity(built):
@@ -60,6 +63,6 @@ def test_identity_resolution_with_nationbuilder_against_the_truth(built):
     assert scores.records_without_truth == 0
     assert scores.good_enough, scores.line()
     [(both,)] = query(warehouse, """
-        select count(*) from analytics.people where list_contains(sources, 'mobilize')
-        and list_contains(sources, 'nationbuilder')""")
+        select count(*) from analytics.people where 'mobilize' = any(sources)
+        and 'nationbuilder' = any(sources)""")
     assert both > 0

@@ -309,7 +309,9 @@ def test_the_demo_replaces_only_its_own_database(pg_warehouse: str, tmp_path: Pa
     assert not runlog_path(warehouse).exists()
 
 
-def test_the_demo_without_credentials_starts_a_local_server_and_reuses_it(monkeypatch) -> None:  # noqa: ANN001
+def test_the_demo_without_credentials_starts_a_local_server_and_reuses_it(
+        monkeypatch, postgres_server) -> None:  # noqa: ANN001
+    """(The demo starts a server of its own; `postgres_server` skips this where no server can run.)"""
     from sandbox import postgres as local
 
     from pipelines.cli import _demo_postgres, _stop_instructions
