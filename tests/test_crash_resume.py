@@ -30,7 +30,7 @@ from tests.conftest import compare_schemas
 
 pytestmark = pytest.mark.integration
 
-TOTAL_KILLS = 12
+TOTAL_KILLS = 8
 KILL_SEED = int(os.environ.get("CRASH_RESUME_SEED", "20261123"))
 
 

@@ -114,7 +114,7 @@ def components_on(postgres_server):
 keys = st.text(alphabet=st.sampled_from("aAbBzZ_-09éÉ€ 𝔸"), min_size=1, max_size=3)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(keys, min_size=1, max_size=40, unique=True).flatmap(lambda nodes: st.tuples(
     st.just(nodes), st.lists(st.tuples(st.sampled_from(nodes), st.sampled_from(nodes)), max_size=60))))
 def test_components_get_the_same_labels_on_both_engines(components_on, graph):
