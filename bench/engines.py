@@ -9,14 +9,13 @@ memory on each, and whether the five mart tables came out row-for-row identical.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.marts_scale import UNTHROTTLED, ChildPeakMemory, serve_world
+from bench.marts_scale import ChildPeakMemory, SandboxDidNotStart, served_world
 from pipelines.runner import sync, transform
 from pipelines.warehouse import POSTGRES_CREDENTIALS
 from sandbox import postgres
@@ -49,21 +48,14 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as folder:
             folder_path = Path(folder)
-            sandbox = serve_world(folder_path / "truth.csv", PEOPLE)
+            os.environ[POSTGRES_CREDENTIALS] = server.url
             try:
-                served = sandbox.stdout.readline()
-                if not served:
-                    print("the sandbox did not start")
-                    return 1
-                os.environ.update(json.loads(served))
-                for source in VENDORS:
-                    os.environ.update({f"SOURCES__{source.upper()}__{key}": value for key, value in UNTHROTTLED.items()})
-                os.environ[POSTGRES_CREDENTIALS] = server.url
-                figures = {engine: sync_and_build(engine, folder_path / engine / "warehouse.duckdb")
-                           for engine in ("duckdb", "postgres")}
-            finally:
-                sandbox.stdin.close()
-                sandbox.wait()
+                with served_world(folder_path / "truth.csv", PEOPLE):
+                    figures = {engine: sync_and_build(engine, folder_path / engine / "warehouse.duckdb")
+                               for engine in ("duckdb", "postgres")}
+            except SandboxDidNotStart as failed:
+                print(failed)
+                return 1
             differences = marts_differences(folder_path / "duckdb" / "warehouse.duckdb", server.url)
             identical = not any(differences.values())
     finally:

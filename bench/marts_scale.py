@@ -18,7 +18,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -74,10 +76,28 @@ class ChildPeakMemory(threading.Thread):
         self.join()
 
 
-def serve_world(truth_path: Path, people: int = PEOPLE) -> subprocess.Popen:
-    """The sandbox in its own process, so the fakes and the sync each have a core (and a GIL)."""
-    return subprocess.Popen([sys.executable, "-c", SERVE, str(people), str(truth_path)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+class SandboxDidNotStart(RuntimeError):
+    pass
+
+
+@contextmanager
+def served_world(truth_path: Path, people: int = PEOPLE) -> Iterator[None]:
+    """The sandbox in its own process, so the fakes and the sync each have a core (and a GIL), with
+    every source configured for it and its rate limits lifted; the world is no longer served after
+    the block, so its memory is free for dbt."""
+    sandbox = subprocess.Popen([sys.executable, "-c", SERVE, str(people), str(truth_path)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        served = sandbox.stdout.readline()
+        if not served:
+            raise SandboxDidNotStart("the sandbox did not start")
+        os.environ.update(json.loads(served))
+        for source in VENDORS:
+            os.environ.update({f"SOURCES__{source.upper()}__{key}": value for key, value in UNTHROTTLED.items()})
+        yield
+    finally:
+        sandbox.stdin.close()  # its serving loop reads this pipe until it closes
+        sandbox.wait()
 
 
 def read_truth(path: Path) -> list[tuple[str, str, int]]:
@@ -89,21 +109,14 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         warehouse, truth_path = Path(folder) / "warehouse.duckdb", Path(folder) / "truth.csv"
-        sandbox = serve_world(truth_path)
         try:
-            served = sandbox.stdout.readline()
-            if not served:
-                print("the sandbox did not start")
-                return 1
-            os.environ.update(json.loads(served))
-            built_world = time.perf_counter()
-            for source in VENDORS:
-                os.environ.update({f"SOURCES__{source.upper()}__{key}": value for key, value in UNTHROTTLED.items()})
-            results = sync(list(VENDORS), warehouse, echo=lambda line: print(
-                f"  {time.perf_counter() - built_world:5.0f} s  {line[:160]}", flush=True))
-        finally:
-            sandbox.stdin.close()  # the world is no longer served: its memory is free for dbt
-            sandbox.wait()
+            with served_world(truth_path):
+                built_world = time.perf_counter()
+                results = sync(list(VENDORS), warehouse, echo=lambda line: print(
+                    f"  {time.perf_counter() - built_world:5.0f} s  {line[:160]}", flush=True))
+        except SandboxDidNotStart as failed:
+            print(failed)
+            return 1
         synced = time.perf_counter()
         if any(r.status != "loaded" for r in results):
             print("sync failed:", [(r.source, r.message) for r in results if r.status != "loaded"])
