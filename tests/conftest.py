@@ -23,7 +23,7 @@ from sandbox import Sandbox
 from sandbox.world import World, build_world
 
 pytest.register_assert_rewrite("tests.postgres_fixtures")  # imported here before pytest loads it as a plugin
-from tests.postgres_fixtures import ENGINES, create_unfriendly_database  # noqa: E402
+from tests.postgres_fixtures import ENGINES, create_unfriendly_database, query  # noqa: E402,F401 - query: tests import it from here
 
 pytest_plugins = ["tests.postgres_fixtures"]
 
@@ -118,11 +118,6 @@ def no_source_config(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("SOURCES__"):
             monkeypatch.delenv(key)
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def table_rows(warehouse: Path, table: str, exclude_prefix: str = "_dlt") -> set[tuple]:
